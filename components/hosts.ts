@@ -1,0 +1,128 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { IMAGES } from "../lib/images";
+import { OperatingSystem } from "../lib/settings";
+
+export interface ClusterHostsArgs {
+  readonly nodeCount: number;
+  readonly os: OperatingSystem;
+  /** Pins the image; otherwise the newest official image of `os`. */
+  readonly amiId?: string;
+  readonly instanceType: string;
+  readonly rootVolumeSizeGiB: number;
+  /** The subnet of each node (index 0 is node 1). */
+  readonly subnetIds: pulumi.Input<string>[];
+  readonly securityGroupIds: pulumi.Input<string>[];
+  /** The operator's key pair; when absent one is generated and kept as a Pulumi secret. */
+  readonly sshKey?: { readonly publicKey: string; readonly privateKey: pulumi.Input<string> };
+  readonly tags: Record<string, string>;
+}
+
+export interface HostInfo {
+  readonly index: number;
+  readonly availabilityZone: pulumi.Output<string>;
+  readonly instanceId: pulumi.Output<string>;
+  readonly privateIp: pulumi.Output<string>;
+  readonly publicIp: pulumi.Output<string>;
+}
+
+/**
+ * One EC2 instance per node. Each node owns a network interface and an Elastic IP that outlive its instance,
+ * so a replaced instance keeps the addresses ZooKeeper's server list and the clients' URL name.
+ */
+export class ClusterHosts extends pulumi.ComponentResource {
+  public readonly hosts: HostInfo[];
+  public readonly sshUser: string;
+  public readonly sshPrivateKey: pulumi.Output<string>;
+
+  constructor(name: string, args: ClusterHostsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("activemq-ha:hosts:ClusterHosts", name, {}, opts);
+    const parent = { parent: this };
+    const image = IMAGES[args.os];
+    this.sshUser = image.sshUser;
+
+    let publicKey: pulumi.Input<string>;
+    if (args.sshKey) {
+      publicKey = args.sshKey.publicKey;
+      this.sshPrivateKey = pulumi.secret(args.sshKey.privateKey);
+    } else {
+      const key = new tls.PrivateKey(`${name}-ssh`, { algorithm: "ED25519" }, parent);
+      publicKey = key.publicKeyOpenssh;
+      this.sshPrivateKey = pulumi.secret(key.privateKeyOpenssh);
+    }
+    const keyPair = new aws.ec2.KeyPair(
+      `${name}-ssh`,
+      { publicKey, tags: { ...args.tags, Name: `${name}-ssh` } },
+      parent,
+    );
+
+    const amiId =
+      args.amiId ??
+      aws.ec2
+        .getAmiOutput(
+          {
+            owners: [image.owner],
+            mostRecent: true,
+            filters: [
+              { name: "name", values: [image.namePattern] },
+              { name: "architecture", values: ["x86_64"] },
+              { name: "virtualization-type", values: ["hvm"] },
+            ],
+          },
+          parent,
+        )
+        .apply((ami) => ami.id);
+
+    this.hosts = Array.from({ length: args.nodeCount }, (_, i) => {
+      const index = i + 1;
+      const nodeName = `${name}-node-${index}`;
+      const tags = { ...args.tags, Name: nodeName, role: "activemq-zookeeper", node: String(index) };
+      const subnetId = args.subnetIds[i % args.subnetIds.length] as pulumi.Input<string>;
+      const nic = new aws.ec2.NetworkInterface(
+        nodeName,
+        {
+          subnetId,
+          securityGroups: args.securityGroupIds,
+          description: `${nodeName} (stable address)`,
+          tags,
+        },
+        parent,
+      );
+      const eip = new aws.ec2.Eip(nodeName, { domain: "vpc", networkInterface: nic.id, tags }, parent);
+      const instance = new aws.ec2.Instance(
+        nodeName,
+        {
+          ami: amiId,
+          instanceType: args.instanceType,
+          keyName: keyPair.keyName,
+          primaryNetworkInterface: { networkInterfaceId: nic.id },
+          metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+          rootBlockDevice: {
+            volumeType: "gp3",
+            volumeSize: args.rootVolumeSizeGiB,
+            encrypted: true,
+            deleteOnTermination: true,
+            tags,
+          },
+          tags,
+        },
+        // A newer image must not replace a running broker on the next `pulumi up`.
+        { ...parent, ignoreChanges: ["ami"], dependsOn: [eip] },
+      );
+      return {
+        index,
+        availabilityZone: instance.availabilityZone,
+        instanceId: instance.id,
+        privateIp: nic.privateIp,
+        publicIp: eip.publicIp,
+      };
+    });
+
+    this.registerOutputs({
+      hosts: this.hosts,
+      sshUser: this.sshUser,
+      sshPrivateKey: this.sshPrivateKey,
+    });
+  }
+}

@@ -1,0 +1,26 @@
+// A highly available ActiveMQ Classic cluster on AWS. Settings: Pulumi.yaml; components: components/.
+import * as pulumi from "@pulumi/pulumi";
+import { ActiveMqCluster } from "./components/cluster";
+import { loadConfig } from "./config";
+
+export = async () => {
+  const config = await loadConfig();
+  const cluster = new ActiveMqCluster(pulumi.getStack(), {
+    settings: config.settings,
+    sshCidrs: config.sshCidrs,
+    ...(config.sshPrivateKey ? { sshPrivateKey: config.sshPrivateKey } : {}),
+  });
+  return {
+    haMode: config.settings.haMode,
+    failoverUrl: cluster.failoverUrl,
+    publicFailoverUrl: cluster.publicFailoverUrl,
+    zookeeperConnect: cluster.zookeeperConnect,
+    nodes: cluster.nodes,
+    sshUser: cluster.sshUser,
+    sshPrivateKey: cluster.sshPrivateKey,
+    brokerUser: cluster.brokerUser,
+    brokerPassword: cluster.brokerPassword,
+    consoleUser: cluster.consoleUser,
+    consolePassword: cluster.consolePassword,
+  };
+};

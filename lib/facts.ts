@@ -1,0 +1,24 @@
+// What becomes known only once the hosts exist: their addresses and the generated secrets. The plan is
+// rendered from settings plus these facts, by the Pulumi program (from resource outputs) and by the
+// cluster-in-a-box harness (from its local hosts) alike.
+
+export interface NodeFacts {
+  /** 1-based; ZooKeeper's myid and server.N use it. */
+  readonly index: number;
+  /** The address peers and clients use; stable across instance replacement. */
+  readonly privateIp: string;
+}
+
+export interface ClusterSecrets {
+  readonly brokerPassword: string;
+  readonly consolePassword: string;
+  /** Replicated LevelDB: shared by the group so that a stray node cannot join it. */
+  readonly replicationToken: string;
+}
+
+export interface ClusterFacts {
+  readonly nodes: readonly NodeFacts[];
+  readonly secrets: ClusterSecrets;
+  /** shared-kahadb: the NFS server the hosts mount ("fs-….efs.<region>.amazonaws.com" on AWS). */
+  readonly sharedStoreHost?: string;
+}

@@ -1,0 +1,88 @@
+// Which ports open to whom: the security-group rules as data, one rule a port and source. Pure, so the rule set is
+// tested without Pulumi; components/security.ts turns each entry into one aws.vpc.SecurityGroupIngressRule.
+import { Cidr } from "./net";
+import { StackSettings } from "./settings";
+
+export type RuleSource =
+  /** Members of the cluster's own security group. */
+  | { readonly kind: "cluster" }
+  /** The VPC's own address block (known once the VPC exists). */
+  | { readonly kind: "vpc" }
+  | { readonly kind: "cidr"; readonly cidr: Cidr }
+  | { readonly kind: "securityGroup"; readonly id: string };
+
+export interface IngressRule {
+  /** Stable, unique resource-name suffix, e.g. "zk-client-from-cluster". */
+  readonly name: string;
+  readonly port: number;
+  readonly source: RuleSource;
+  readonly description: string;
+}
+
+function slug(text: string): string {
+  return text.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "");
+}
+
+function sourceName(source: RuleSource): string {
+  switch (source.kind) {
+    case "cluster":
+      return "cluster";
+    case "vpc":
+      return "vpc";
+    case "cidr":
+      return slug(source.cidr.text);
+    case "securityGroup":
+      return source.id;
+  }
+}
+
+function rule(key: string, port: number, source: RuleSource, description: string): IngressRule {
+  return { name: `${key}-from-${sourceName(source)}`, port, source, description };
+}
+
+/**
+ * Every ingress rule of the cluster's security group. ZooKeeper and replication ports are open to cluster
+ * members only; OpenWire to members (for the readiness gate), the client blocks and client groups; SSH to the
+ * SSH blocks; the web console only where consoleCidrs say. `sshCidrs` must be resolved by then.
+ */
+export function clusterIngressRules(settings: StackSettings, sshCidrs: readonly Cidr[]): IngressRule[] {
+  const p = settings.ports;
+  const cluster: RuleSource = { kind: "cluster" };
+  const rules: IngressRule[] = [];
+  if (settings.zookeeper.deploy) {
+    rules.push(
+      rule("zk-client", p.zookeeperClient, cluster, "ZooKeeper clients (the brokers) from cluster members"),
+      rule(
+        "zk-peer",
+        p.zookeeperPeer,
+        cluster,
+        "ZooKeeper follower-to-leader traffic between cluster members",
+      ),
+      rule("zk-election", p.zookeeperElection, cluster, "ZooKeeper leader election between cluster members"),
+    );
+  }
+  if (settings.haMode === "replicated-leveldb") {
+    rules.push(
+      rule("replication", p.replication, cluster, "replicated LevelDB: slaves replicate from the master"),
+    );
+  }
+  rules.push(rule("openwire", p.openwire, cluster, "OpenWire between cluster members (readiness checks)"));
+  const clientSources: RuleSource[] = settings.clientCidrs
+    ? settings.clientCidrs.map((cidr) => ({ kind: "cidr", cidr }))
+    : [{ kind: "vpc" }];
+  for (const source of clientSources) {
+    rules.push(rule("openwire", p.openwire, source, "OpenWire clients"));
+  }
+  for (const id of settings.clientSecurityGroupIds) {
+    rules.push(
+      rule("openwire", p.openwire, { kind: "securityGroup", id }, "OpenWire clients (security group)"),
+    );
+  }
+  for (const cidr of sshCidrs) {
+    rules.push(rule("ssh", 22, { kind: "cidr", cidr }, "SSH for provisioning and operators"));
+  }
+  for (const cidr of settings.consoleCidrs) {
+    rules.push(rule("console", p.console, { kind: "cidr", cidr }, "ActiveMQ web console"));
+  }
+  return rules;
+}

@@ -1,0 +1,47 @@
+// Where everything lives on a host. One place, so scripts (which receive these as arguments), rendered
+// files and tests agree. Software under /opt (a versioned directory and a symlink), data under /var/lib,
+// logs under /var/log, configuration under /etc.
+
+export const ZOOKEEPER = {
+  user: "zookeeper",
+  installRoot: "/opt",
+  link: "/opt/zookeeper",
+  confDir: "/etc/zookeeper",
+  config: "/etc/zookeeper/zoo.cfg",
+  dataDir: "/var/lib/zookeeper",
+  dataLogDir: "/var/lib/zookeeper/txlog",
+  logDir: "/var/log/zookeeper",
+  unit: "zookeeper.service",
+} as const;
+
+export const ACTIVEMQ = {
+  user: "activemq",
+  installRoot: "/opt",
+  link: "/opt/activemq",
+  /** ACTIVEMQ_BASE: its lib/optional comes before the distribution's on the class path (NOTES, fix 2). */
+  base: "/opt/activemq-base",
+  confDir: "/etc/activemq",
+  envFile: "/etc/default/activemq",
+  dataDir: "/var/lib/activemq",
+  logDir: "/var/log/activemq",
+  unit: "activemq.service",
+} as const;
+
+/** shared-kahadb: where every host mounts the shared file system. */
+export const SHARED_STORE = {
+  mountPoint: "/mnt/activemq-shared",
+  /** systemd's name for the mount unit of that path. */
+  mountUnit: "mnt-activemq\\x2dshared.mount",
+  kahaDbDir: "/mnt/activemq-shared/kahadb",
+} as const;
+
+/** Where the provisioning keeps its own state on a host (deferred restarts, markers). */
+export const PROVISION_STATE_DIR = "/var/lib/amq-provision";
+
+export function zookeeperHome(version: string): string {
+  return `${ZOOKEEPER.installRoot}/apache-zookeeper-${version}-bin`;
+}
+
+export function activemqHome(version: string): string {
+  return `${ACTIVEMQ.installRoot}/apache-activemq-${version}`;
+}

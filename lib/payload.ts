@@ -1,0 +1,64 @@
+// Turns a plan step into the exact program a host runs: `sudo bash -s` reads it on standard input. The step's
+// script, the shared library and every managed file travel inside it as base64 (so no content is ever
+// interpreted by a shell), and the arguments are single-quoted. Secrets ride only here: never on a command line,
+// never echoed. Deterministic, so an unchanged step has an unchanged payload and Pulumi runs nothing.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { ClusterFacts } from "./facts";
+import { PlanStep } from "./plan";
+
+export const SCRIPTS_DIR = path.resolve(__dirname, "..", "scripts");
+export const COMMON_LIBRARY = "lib/common.sh";
+
+/** What runs the payload on a host, for Pulumi and the test harness alike. */
+export const REMOTE_COMMAND = "sudo bash -s";
+
+const scriptCache = new Map<string, string>();
+
+export function readScript(name: string): string {
+  let text = scriptCache.get(name);
+  if (text === undefined) {
+    text = readFileSync(path.join(SCRIPTS_DIR, name), "utf8");
+    scriptCache.set(name, text);
+  }
+  return text;
+}
+
+/** POSIX shell single-quoting: safe for any byte string. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+function base64Block(target: string, content: string): string {
+  const encoded = Buffer.from(content, "utf8")
+    .toString("base64")
+    .replace(/(.{76})/g, "$1\n");
+  return `base64 -d > ${target} <<'PAYLOAD_EOF'\n${encoded}\nPAYLOAD_EOF\n`;
+}
+
+export function renderPayload(step: PlanStep, facts: ClusterFacts): string {
+  const input = step.input(facts);
+  const manifest = input.files
+    .map((f, i) => [String(i), f.path, f.owner, f.group, f.mode].join("\t"))
+    .join("\n");
+  const parts = [
+    "#!/usr/bin/env bash\n",
+    `# step ${step.id}: ${step.description}\n`,
+    "set -euo pipefail\n",
+    "umask 077\n",
+    'work="$(mktemp -d /tmp/amq-step.XXXXXX)"\n',
+    "trap 'rm -rf \"$work\"' EXIT\n",
+    'mkdir -p "$work/lib" "$work/files"\n',
+    base64Block('"$work/lib/common.sh"', readScript(COMMON_LIBRARY)),
+    base64Block('"$work/step.sh"', readScript(step.script)),
+    ...input.files.map((f, i) => base64Block(`"$work/files/${i}"`, f.content)),
+    base64Block('"$work/files/MANIFEST"', manifest === "" ? "" : manifest + "\n"),
+    `STEP_ID=${shellQuote(step.id)} STEP_FILES="$work/files" bash "$work/step.sh"${input.args.map((a) => " " + shellQuote(a)).join("")}\n`,
+  ];
+  return parts.join("");
+}
+
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}

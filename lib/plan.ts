@@ -1,0 +1,356 @@
+// The provisioning plan: every step on every host, in an order that respects its dependencies. One description
+// that two executors share: components/provisioning.ts turns it into remote.Commands, and the cluster-in-a-box
+// harness runs it over SSH against local hosts. Pure.
+import { ClusterFacts, NodeFacts } from "./facts";
+import { ACTIVEMQ, activemqHome, SHARED_STORE, ZOOKEEPER, zookeeperHome } from "./layout";
+import { renderActivemqXml, renderCredentialsProperties, renderJettyRealm } from "./render/activemq";
+import { renderJettyXml } from "./render/jetty";
+import { renderBrokerEnv, renderBrokerUnit, renderZookeeperUnit } from "./render/services";
+import { renderSharedMountUnit } from "./render/storage";
+import { renderMyid, renderZooCfg } from "./render/zookeeper";
+import { StackSettings } from "./settings";
+import { JDK_PACKAGE } from "./versions";
+
+/** A file the step installs on the host (atomically, and only when its content differs). */
+export interface ManagedFile {
+  readonly path: string;
+  readonly content: string;
+  readonly owner: string;
+  readonly group: string;
+  readonly mode: string;
+}
+
+/** What a step receives: positional arguments for its script, and the files it manages. */
+export interface StepInput {
+  readonly args: readonly string[];
+  readonly files: readonly ManagedFile[];
+}
+
+export interface PlanStep {
+  /** Unique in the plan, e.g. "n2-zookeeper-configure"; also names the Pulumi resource. */
+  readonly id: string;
+  /** The host it runs on (1-based node index). */
+  readonly node: number;
+  /** What it does, e.g. "zookeeper-configure"; the same on every host. */
+  readonly action: string;
+  /** The script under scripts/ that it runs (with scripts/lib/common.sh beside it). */
+  readonly script: string;
+  readonly description: string;
+  /** Steps that must have finished first. */
+  readonly dependsOn: readonly string[];
+  /** Steps whose re-run must re-run this one too (their content feeds this step's triggers). */
+  readonly rerunWith: readonly string[];
+  readonly timeoutMinutes: number;
+  readonly input: (facts: ClusterFacts) => StepInput;
+}
+
+const stepId = (node: number, action: string) => `n${node}-${action}`;
+
+function nodeOf(facts: ClusterFacts, index: number): NodeFacts {
+  const node = facts.nodes.find((n) => n.index === index);
+  if (!node) {
+    throw new Error(`no address known for node ${index}`);
+  }
+  return node;
+}
+
+/** Base URL, file name and checksum pin of a release artifact in the Apache dist layout. */
+export function artifactUrls(settings: StackSettings, product: "zookeeper" | "activemq") {
+  const base = settings.artifactBaseUrl;
+  if (product === "zookeeper") {
+    const v = settings.zookeeper.version;
+    const url = `${base}/zookeeper/zookeeper-${v}/apache-zookeeper-${v}-bin.tar.gz`;
+    return { url, sha512Url: `${url}.sha512`, pin: settings.zookeeper.sha512 ?? "" };
+  }
+  const v = settings.activemq.version;
+  const url = `${base}/activemq/${v}/apache-activemq-${v}-bin.tar.gz`;
+  return { url, sha512Url: `${url}.sha512`, pin: settings.activemq.sha512 ?? "" };
+}
+
+/**
+ * Jars that 5.16.x needs beside its distribution on JDK 17 (NOTES fixes 2 and 3), pinned by SHA-1 as Maven
+ * Central publishes it, fetched from `mavenBaseUrl` so private mirrors work.
+ */
+export const LEVELDB_EXTRA_JARS = [
+  {
+    // Guava 27+ needs it; without it every reopened store fails, so no slave can ever be promoted.
+    path: "com/google/guava/failureaccess/1.0.1/failureaccess-1.0.1.jar",
+    sha1: "1dcf1de382a0bf95a3d8b0849546c88bac1292c9",
+  },
+  {
+    // The bundled 3.4.14 client cannot connect on JDK 14+ (ZOOKEEPER-3779); this one can.
+    path: "org/apache/zookeeper/zookeeper/3.4.6/zookeeper-3.4.6.jar",
+    sha1: "01b2502e29da1ebaade2357cd1de7b7dd9fb1d4f",
+  },
+] as const;
+
+/** The whole plan for the settings, ordered so that every step comes after what it depends on. */
+export function buildPlan(settings: StackSettings): PlanStep[] {
+  const nodes = Array.from({ length: settings.nodeCount }, (_, i) => i + 1);
+  const last = settings.nodeCount;
+  const steps: PlanStep[] = [];
+  const add = (step: PlanStep) => steps.push(step);
+  const onEveryNode = (action: string) => nodes.map((n) => stepId(n, action));
+
+  for (const n of nodes) {
+    add({
+      id: stepId(n, "host-ready"),
+      node: n,
+      action: "host-ready",
+      script: "host-ready.sh",
+      description: "wait for SSH and cloud-init, check sudo and systemd",
+      dependsOn: [],
+      rerunWith: [],
+      timeoutMinutes: 15,
+      input: () => ({ args: [], files: [] }),
+    });
+    add({
+      id: stepId(n, "jdk"),
+      node: n,
+      action: "jdk",
+      script: "install-jdk.sh",
+      description: `install ${JDK_PACKAGE} unless a JDK 17 is present`,
+      dependsOn: [stepId(n, "host-ready")],
+      rerunWith: [],
+      timeoutMinutes: 15,
+      input: () => ({ args: [JDK_PACKAGE, "17"], files: [] }),
+    });
+  }
+
+  if (settings.zookeeper.deploy) {
+    const z = artifactUrls(settings, "zookeeper");
+    for (const n of nodes) {
+      add({
+        id: stepId(n, "zookeeper-install"),
+        node: n,
+        action: "zookeeper-install",
+        script: "install-artifact.sh",
+        description: `download, verify and unpack ZooKeeper ${settings.zookeeper.version}`,
+        dependsOn: [stepId(n, "jdk")],
+        rerunWith: [],
+        timeoutMinutes: 15,
+        input: () => ({
+          args: [z.url, z.sha512Url, z.pin, zookeeperHome(settings.zookeeper.version), ZOOKEEPER.link],
+          files: [],
+        }),
+      });
+    }
+    for (const n of nodes) {
+      add({
+        id: stepId(n, "zookeeper-configure"),
+        node: n,
+        action: "zookeeper-configure",
+        script: "zookeeper-configure.sh",
+        description: "render zoo.cfg, myid and the unit; start, or restart if changed (the leader waits)",
+        // One host at a time, so a change never takes the ensemble down at once.
+        dependsOn: [stepId(n, "zookeeper-install"), ...(n > 1 ? [stepId(n - 1, "zookeeper-configure")] : [])],
+        rerunWith: [stepId(n, "zookeeper-install")],
+        timeoutMinutes: 10,
+        input: (facts) => ({
+          args: [String(settings.ports.zookeeperClient)],
+          files: [
+            managed(ZOOKEEPER.config, renderZooCfg(settings, facts.nodes), "root", ZOOKEEPER.user, "0644"),
+            managed(
+              `${ZOOKEEPER.dataDir}/myid`,
+              renderMyid(nodeOf(facts, n)),
+              ZOOKEEPER.user,
+              ZOOKEEPER.user,
+              "0644",
+            ),
+            managed(
+              `/etc/systemd/system/${ZOOKEEPER.unit}`,
+              renderZookeeperUnit(settings),
+              "root",
+              "root",
+              "0644",
+            ),
+          ],
+        }),
+      });
+    }
+    addSettleAndGate("zookeeper", "zookeeper-settle.sh", "zookeeper-gate.sh", (facts) => [
+      String(settings.ports.zookeeperClient),
+      ...facts.nodes.map((node) => `${node.index}=${node.privateIp}`),
+    ]);
+  }
+
+  if (settings.haMode === "shared-kahadb") {
+    for (const n of nodes) {
+      add({
+        id: stepId(n, "shared-mount"),
+        node: n,
+        action: "shared-mount",
+        script: "shared-mount.sh",
+        description: "mount the shared file system (NFS 4.1) before any broker can start",
+        dependsOn: [stepId(n, "host-ready")],
+        rerunWith: [],
+        timeoutMinutes: 10,
+        input: (facts) => ({
+          args: [SHARED_STORE.mountPoint, SHARED_STORE.mountUnit, SHARED_STORE.kahaDbDir, ACTIVEMQ.user],
+          files: [
+            managed(
+              `/etc/systemd/system/${SHARED_STORE.mountUnit}`,
+              renderSharedMountUnit(sharedStoreHost(facts)),
+              "root",
+              "root",
+              "0644",
+            ),
+          ],
+        }),
+      });
+    }
+  }
+
+  const amq = artifactUrls(settings, "activemq");
+  const jarArgs =
+    settings.haMode === "replicated-leveldb"
+      ? LEVELDB_EXTRA_JARS.flatMap((j) => [`${settings.mavenBaseUrl}/${j.path}`, j.sha1])
+      : [];
+  for (const n of nodes) {
+    add({
+      id: stepId(n, "activemq-install"),
+      node: n,
+      action: "activemq-install",
+      script: "install-activemq.sh",
+      description: `download, verify and unpack ActiveMQ ${settings.activemq.version} and its JDK 17 fixes`,
+      dependsOn: [stepId(n, "jdk")],
+      rerunWith: [],
+      timeoutMinutes: 15,
+      input: () => ({
+        args: [
+          amq.url,
+          amq.sha512Url,
+          amq.pin,
+          activemqHome(settings.activemq.version),
+          ACTIVEMQ.link,
+          ACTIVEMQ.base,
+          ...jarArgs,
+        ],
+        files: [],
+      }),
+    });
+  }
+  for (const n of nodes) {
+    const before = [
+      ...(settings.zookeeper.deploy ? [stepId(last, "zookeeper-gate")] : []),
+      ...(settings.haMode === "shared-kahadb" ? [stepId(n, "shared-mount")] : []),
+    ];
+    add({
+      id: stepId(n, "activemq-configure"),
+      node: n,
+      action: "activemq-configure",
+      script: "activemq-configure.sh",
+      description:
+        "render activemq.xml, credentials, console and unit; start, or restart if changed (the master waits)",
+      dependsOn: [
+        stepId(n, "activemq-install"),
+        ...before,
+        ...(n > 1 ? [stepId(n - 1, "activemq-configure")] : []),
+      ],
+      rerunWith: [stepId(n, "activemq-install")],
+      timeoutMinutes: 10,
+      input: (facts) => {
+        const node = nodeOf(facts, n);
+        const conf = ACTIVEMQ.confDir;
+        return {
+          args: [
+            settings.haMode,
+            String(settings.ports.openwire),
+            String(settings.ports.replication),
+            activemqHome(settings.activemq.version),
+          ],
+          files: [
+            managed(
+              `${conf}/activemq.xml`,
+              renderActivemqXml(settings, facts, node),
+              "root",
+              ACTIVEMQ.user,
+              "0640",
+            ),
+            managed(
+              `${conf}/credentials.properties`,
+              renderCredentialsProperties(settings, facts.secrets),
+              "root",
+              ACTIVEMQ.user,
+              "0640",
+            ),
+            managed(
+              `${conf}/jetty-realm.properties`,
+              renderJettyRealm(settings, facts.secrets),
+              "root",
+              ACTIVEMQ.user,
+              "0640",
+            ),
+            managed(`${conf}/jetty.xml`, renderJettyXml(settings), "root", ACTIVEMQ.user, "0644"),
+            managed(ACTIVEMQ.envFile, renderBrokerEnv(settings), "root", "root", "0644"),
+            managed(
+              `/etc/systemd/system/${ACTIVEMQ.unit}`,
+              renderBrokerUnit(settings),
+              "root",
+              "root",
+              "0644",
+            ),
+          ],
+        };
+      },
+    });
+  }
+  addSettleAndGate("activemq", "activemq-settle.sh", "activemq-gate.sh", (facts) => [
+    settings.haMode,
+    String(settings.ports.openwire),
+    String(settings.ports.replication),
+    ...facts.nodes.map((node) => `${node.index}=${node.privateIp}`),
+  ]);
+  return steps;
+
+  /**
+   * After every host is configured: each host in turn applies a restart it deferred (the leader or master goes
+   * last) and waits until its service has a healthy role; then one gate on the last host checks the whole group.
+   */
+  function addSettleAndGate(
+    service: "zookeeper" | "activemq",
+    settleScript: string,
+    gateScript: string,
+    args: (facts: ClusterFacts) => string[],
+  ) {
+    const configured = onEveryNode(`${service}-configure`);
+    for (const n of nodes) {
+      add({
+        id: stepId(n, `${service}-settle`),
+        node: n,
+        action: `${service}-settle`,
+        script: settleScript,
+        description: `apply a deferred ${service} restart, then wait for a healthy role`,
+        dependsOn: [...configured, ...(n > 1 ? [stepId(n - 1, `${service}-settle`)] : [])],
+        rerunWith: [stepId(n, `${service}-configure`)],
+        timeoutMinutes: 10,
+        input: (facts) => ({ args: [String(n), ...args(facts)], files: [] }),
+      });
+    }
+    add({
+      id: stepId(last, `${service}-gate`),
+      node: last,
+      action: `${service}-gate`,
+      script: gateScript,
+      description:
+        service === "zookeeper"
+          ? "readiness gate: every ZooKeeper answers, exactly one leader"
+          : "readiness gate: exactly one broker accepts clients, the others stand by",
+      dependsOn: onEveryNode(`${service}-settle`),
+      rerunWith: configured,
+      timeoutMinutes: 10,
+      input: (facts) => ({ args: args(facts), files: [] }),
+    });
+  }
+}
+
+function managed(path: string, content: string, owner: string, group: string, mode: string): ManagedFile {
+  return { path, content, owner, group, mode };
+}
+
+function sharedStoreHost(facts: ClusterFacts): string {
+  if (!facts.sharedStoreHost) {
+    throw new Error("haMode shared-kahadb needs the shared file system's address");
+  }
+  return facts.sharedStoreHost;
+}

@@ -1,0 +1,135 @@
+// systemd units and the broker's environment file, rendered as exact text. Pure.
+import { ACTIVEMQ, activemqHome, SHARED_STORE, ZOOKEEPER, zookeeperHome } from "../layout";
+import { StackSettings } from "../settings";
+
+const HEADER = "# Rendered by the activemq-ha Pulumi program; pulumi up overwrites manual changes.\n";
+
+/** Hardening that both JVM services tolerate: they write only under /var. */
+const HARDENING = ["NoNewPrivileges=true", "ProtectSystem=full", "ProtectHome=true", "PrivateTmp=true"];
+
+export function renderZookeeperUnit(settings: StackSettings): string {
+  const z = settings.zookeeper;
+  // The versioned path (not the /opt/zookeeper link) makes an upgrade change this file, and so restart the service.
+  const home = zookeeperHome(z.version);
+  return (
+    HEADER +
+    [
+      "[Unit]",
+      "Description=Apache ZooKeeper ensemble member",
+      "Documentation=https://zookeeper.apache.org/doc/current/zookeeperAdmin.html",
+      "Wants=network-online.target",
+      "After=network-online.target",
+      "StartLimitIntervalSec=0",
+      "",
+      "[Service]",
+      "Type=simple",
+      `User=${ZOOKEEPER.user}`,
+      `Group=${ZOOKEEPER.user}`,
+      `WorkingDirectory=${ZOOKEEPER.dataDir}`,
+      `ExecStart=/usr/bin/java -Xms${z.heapMb}m -Xmx${z.heapMb}m -Dzookeeper.log.dir=${ZOOKEEPER.logDir} ` +
+        `-cp "${home}/lib/*:${home}/conf" org.apache.zookeeper.server.quorum.QuorumPeerMain ${ZOOKEEPER.config}`,
+      "SuccessExitStatus=143",
+      "Restart=on-failure",
+      "RestartSec=5",
+      "LimitNOFILE=65536",
+      `StandardOutput=append:${ZOOKEEPER.logDir}/zookeeper.out`,
+      "StandardError=inherit",
+      ...HARDENING,
+      "",
+      "[Install]",
+      "WantedBy=multi-user.target",
+    ].join("\n") +
+    "\n"
+  );
+}
+
+/** JVM options every broker needs on JDK 17 (NOTES "ActiveMQ 5.16.8 on JDK 17"). */
+export function brokerJvmOptions(settings: StackSettings): string[] {
+  const a = settings.activemq;
+  const options = [
+    `-Xms${a.heapMb}M`,
+    `-Xmx${a.heapMb}M`,
+    "-Djava.util.logging.config.file=logging.properties",
+    `-Djava.security.auth.login.config=${ACTIVEMQ.confDir}/login.config`,
+  ];
+  if (settings.haMode === "replicated-leveldb") {
+    options.push(
+      // Fix 1: the pure-Java LevelDB opens its files through JDK internals.
+      "--add-opens",
+      "java.base/java.nio=ALL-UNNAMED",
+      "--add-exports",
+      "java.base/jdk.internal.ref=ALL-UNNAMED",
+      // Fix 2 (part): no SASL attempt from the ZooKeeper client.
+      "-Dzookeeper.sasl.client=false",
+    );
+  }
+  return options;
+}
+
+/**
+ * /etc/default/activemq: bin/activemq sources the first config file it finds, and this one comes before
+ * bin/env, so bin/env's remote JMX (listening on every interface, NOTES fix 5) is never switched on.
+ */
+export function renderBrokerEnv(settings: StackSettings): string {
+  const home = activemqHome(settings.activemq.version);
+  const vars: [string, string][] = [
+    ["ACTIVEMQ_HOME", home],
+    ["ACTIVEMQ_BASE", ACTIVEMQ.base],
+    ["ACTIVEMQ_CONF", ACTIVEMQ.confDir],
+    ["ACTIVEMQ_DATA", ACTIVEMQ.dataDir],
+    ["ACTIVEMQ_TMP", `${ACTIVEMQ.dataDir}/tmp`],
+    ["ACTIVEMQ_OPTS", brokerJvmOptions(settings).join(" ")],
+    ["ACTIVEMQ_SUNJMX_START", ""],
+    ["ACTIVEMQ_SSL_OPTS", ""],
+    ["ACTIVEMQ_KILL_MAXSECONDS", "30"],
+  ];
+  return HEADER + vars.map(([k, v]) => `${k}="${v}"`).join("\n") + "\n";
+}
+
+export function renderBrokerUnit(settings: StackSettings): string {
+  const a = settings.activemq;
+  const home = activemqHome(a.version);
+  const after = ["network-online.target"];
+  const extra: string[] = [];
+  if (settings.zookeeper.deploy) {
+    after.push(ZOOKEEPER.unit);
+  }
+  if (settings.haMode === "shared-kahadb") {
+    // Never start on an empty local directory: without the shared mount the broker would create a
+    // private store and become a second master.
+    extra.push(`RequiresMountsFor=${SHARED_STORE.mountPoint}`);
+  }
+  return (
+    HEADER +
+    [
+      "[Unit]",
+      `Description=Apache ActiveMQ Classic broker ${a.brokerName} (${settings.haMode} master/slave group)`,
+      "Documentation=https://activemq.apache.org/components/classic/documentation",
+      "Wants=network-online.target",
+      `After=${after.join(" ")}`,
+      ...extra,
+      "StartLimitIntervalSec=0",
+      "",
+      "[Service]",
+      "Type=simple",
+      `User=${ACTIVEMQ.user}`,
+      `Group=${ACTIVEMQ.user}`,
+      `WorkingDirectory=${ACTIVEMQ.dataDir}`,
+      `ExecStart=${home}/bin/activemq console`,
+      "SuccessExitStatus=143",
+      // A broker sometimes dies at start (NOTES fix 4), so restart on failure; but only after its old
+      // ZooKeeper session has expired, or it can come back as a slave of its own dead address.
+      "Restart=on-failure",
+      `RestartSec=${a.restartDelaySeconds}`,
+      "TimeoutStopSec=60",
+      "LimitNOFILE=65536",
+      `StandardOutput=append:${ACTIVEMQ.logDir}/activemq.out`,
+      "StandardError=inherit",
+      ...HARDENING,
+      "",
+      "[Install]",
+      "WantedBy=multi-user.target",
+    ].join("\n") +
+    "\n"
+  );
+}

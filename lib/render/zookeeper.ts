@@ -1,0 +1,46 @@
+// ZooKeeper's configuration files, rendered as exact text. Pure.
+import { ZOOKEEPER } from "../layout";
+import { NodeFacts } from "../facts";
+import { StackSettings } from "../settings";
+
+const HEADER = "# Rendered by the activemq-ha Pulumi program; pulumi up overwrites manual changes.\n";
+
+/** The four-letter commands the health checks use (srvr for the mode, ruok for liveness, mntr for figures). */
+export const FOUR_LETTER_COMMANDS = ["srvr", "ruok", "mntr"] as const;
+
+export function renderZooCfg(settings: StackSettings, nodes: readonly NodeFacts[]): string {
+  const z = settings.zookeeper;
+  const p = settings.ports;
+  const lines = [
+    `tickTime=${z.tickTimeMs}`,
+    `initLimit=${z.initLimitTicks}`,
+    `syncLimit=${z.syncLimitTicks}`,
+    `dataDir=${ZOOKEEPER.dataDir}`,
+    `dataLogDir=${ZOOKEEPER.dataLogDir}`,
+    `clientPort=${p.zookeeperClient}`,
+    // The brokers ask for short sessions so a dead master is noticed fast; allow them explicitly.
+    `minSessionTimeout=${2 * z.tickTimeMs}`,
+    `maxClientCnxns=60`,
+    `autopurge.snapRetainCount=5`,
+    `autopurge.purgeInterval=6`,
+    `4lw.commands.whitelist=${FOUR_LETTER_COMMANDS.join(",")}`,
+    // The AdminServer would listen on 8080 on every interface.
+    `admin.enableServer=false`,
+    ...[...nodes]
+      .sort((a, b) => a.index - b.index)
+      .map((n) => `server.${n.index}=${n.privateIp}:${p.zookeeperPeer}:${p.zookeeperElection}`),
+  ];
+  return HEADER + lines.join("\n") + "\n";
+}
+
+export function renderMyid(node: NodeFacts): string {
+  return `${node.index}\n`;
+}
+
+/** host:port of every ZooKeeper server, in node order: the brokers' zkAddress and the zookeeperConnect output. */
+export function zookeeperConnectString(settings: StackSettings, nodes: readonly NodeFacts[]): string {
+  return [...nodes]
+    .sort((a, b) => a.index - b.index)
+    .map((n) => `${n.privateIp}:${settings.ports.zookeeperClient}`)
+    .join(",");
+}

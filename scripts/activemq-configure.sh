@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Writes the broker's configuration and unit; starts the broker, or restarts it when they changed. The master's
+# restart is deferred to activemq-settle.sh, which runs after every slave has restarted.
+# Usage: activemq-configure.sh HA_MODE OPENWIRE_PORT REPLICATION_PORT ACTIVEMQ_HOME
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+mode=$1 openwire=$2 replication=$3 home=$4
+ensure_system_user activemq /var/lib/activemq
+install -d -o activemq -g activemq -m 0750 /var/lib/activemq /var/lib/activemq/tmp /var/log/activemq
+install -d -o root -g activemq -m 0750 /etc/activemq
+
+# The distribution's other configuration files (logging, JAAS, Jolokia policy) come along unchanged; the
+# files this step renders are left to apply_manifest.
+managed=" $(cut -f2 "$STEP_FILES/MANIFEST" | tr '\n' ' ') "
+for source in "$home"/conf/*; do
+  [[ -f "$source" ]] || continue
+  target="/etc/activemq/$(basename "$source")"
+  [[ "$managed" == *" $target "* ]] && continue
+  if ! cmp -s "$source" "$target"; then
+    install -o root -g activemq -m 0640 "$source" "$target"
+    CHANGED_FILES+=("$target")
+  fi
+done
+distribution_changes=("${CHANGED_FILES[@]}")
+apply_manifest
+CHANGED_FILES+=("${distribution_changes[@]}")
+if changed '/etc/systemd/system/*'; then
+  systemctl daemon-reload
+fi
+systemctl enable --quiet activemq.service
+
+if ! systemctl is-active --quiet activemq.service; then
+  systemctl start activemq.service
+  log "broker started"
+elif ((${#CHANGED_FILES[@]} > 0)); then
+  if [[ "$(broker_role "$mode" "$openwire" "$replication")" == master ]]; then
+    defer_restart activemq
+  else
+    systemctl restart activemq.service
+    log "standby broker restarted; waiting until it stands by again"
+    standing_by() { [[ "$(broker_role "$mode" "$openwire" "$replication")" =~ ^(slave|master)$ ]]; }
+    if ! wait_until 300 standing_by; then
+      show_log /var/log/activemq/activemq.out
+      die "the restarted broker did not rejoin its group within 300 s"
+    fi
+  fi
+else
+  log "broker unchanged and running"
+fi

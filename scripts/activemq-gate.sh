@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Readiness gate: exactly one broker of the group accepts clients; the others stand by.
+# Usage: activemq-gate.sh HA_MODE OPENWIRE_PORT REPLICATION_PORT INDEX=ADDRESS...
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+openwire=$2
+shift 3
+nodes=("$@")
+report=""
+one_master() {
+  local accepting=0 entry
+  report=""
+  for entry in "${nodes[@]}"; do
+    if port_open "${entry#*=}" "$openwire"; then
+      accepting=$((accepting + 1))
+      report+=" node ${entry%%=*} (${entry#*=}): master;"
+    else
+      report+=" node ${entry%%=*} (${entry#*=}): standing by;"
+    fi
+  done
+  ((accepting == 1))
+}
+if ! wait_until 300 one_master; then
+  die "expected exactly one broker accepting on port $openwire after 300 s:$report (each host's activemq-settle step shows its log)"
+fi
+log "broker group ready:$report"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the JDK from the OS packages, unless a JDK of the wanted major version is already there.
+# Usage: install-jdk.sh PACKAGE MAJOR
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+package=$1
+major=$2
+current=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1 || true)
+if [[ "$current" == "$major" ]]; then
+  log "JDK $major already present"
+  exit 0
+fi
+log "installing $package"
+apt_options=(-o DPkg::Lock::Timeout=600 -q)
+apt-get "${apt_options[@]}" update
+apt-get "${apt_options[@]}" install -y --no-install-recommends "$package"
+current=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1 || true)
+[[ "$current" == "$major" ]] || die "$package installed, but java reports version '$current'"
+log "JDK $major installed"

@@ -1,0 +1,188 @@
+# shellcheck shell=bash
+# Functions shared by every provisioning step. Each step's payload carries this file beside the step's script
+# (see lib/payload.ts); steps run as root through `sudo bash -s`. Nothing here prints a secret.
+
+PROVISION_STATE_DIR=/var/lib/amq-provision
+ARTIFACT_CACHE=/var/cache/amq-provision
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf '[%s] %s\n' "${STEP_ID:-step}" "$*"; }
+die() {
+  printf '[%s] ERROR: %s\n' "${STEP_ID:-step}" "$*" >&2
+  exit 1
+}
+
+# wait_until SECONDS COMMAND...: runs COMMAND every second until it succeeds; fails after SECONDS.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    if ((SECONDS >= deadline)); then
+      return 1
+    fi
+    sleep 1
+  done
+}
+
+# ensure_system_user NAME HOME: a locked system account with its own group and no login shell.
+ensure_system_user() {
+  local name=$1 home=$2
+  if ! getent group "$name" >/dev/null; then
+    groupadd --system "$name"
+  fi
+  if ! getent passwd "$name" >/dev/null; then
+    useradd --system --gid "$name" --home-dir "$home" --no-create-home --shell /usr/sbin/nologin "$name"
+    log "created system user $name"
+  fi
+}
+
+# apply_manifest: installs every file the step carries (STEP_FILES/MANIFEST: index, path, owner, group, mode)
+# atomically, and only where content or ownership differ. Fills CHANGED_FILES with the paths it changed.
+CHANGED_FILES=()
+apply_manifest() {
+  local index target owner group mode staged
+  CHANGED_FILES=()
+  while IFS=$'\t' read -r index target owner group mode; do
+    [[ -n "$index" ]] || continue
+    staged="$STEP_FILES/$index"
+    install -d -m 0755 "$(dirname "$target")"
+    if [[ -f "$target" ]] && cmp -s "$staged" "$target" &&
+      [[ "$(stat -c '%U:%G:%a' "$target")" == "$owner:$group:${mode#0}" ]]; then
+      continue
+    fi
+    install -o "$owner" -g "$group" -m "$mode" "$staged" "$target.amq-new"
+    mv -f "$target.amq-new" "$target"
+    CHANGED_FILES+=("$target")
+    log "updated $target"
+  done <"$STEP_FILES/MANIFEST"
+}
+
+# changed PATTERN: true when a file matching the glob PATTERN was changed by apply_manifest.
+changed() {
+  local f
+  for f in "${CHANGED_FILES[@]}"; do
+    # shellcheck disable=SC2053 # the pattern is meant to glob
+    [[ "$f" == $1 ]] && return 0
+  done
+  return 1
+}
+
+# fetch URL DEST: download with retries; a partial file never stays at DEST.
+fetch() {
+  local url=$1 dest=$2
+  curl --fail --silent --show-error --location --retry 5 --retry-delay 2 --retry-connrefused \
+    --connect-timeout 15 --output "$dest.part" "$url" || {
+    rm -f "$dest.part"
+    die "download failed: $url"
+  }
+  mv -f "$dest.part" "$dest"
+}
+
+# checksum_from_file FILE: the hex digest in an Apache .sha512/.sha1 file. Accepts "HEX  name", "HEX", and
+# gpg's "name: HEX HEX ..." layout (upper case, split in groups).
+checksum_from_file() {
+  local text
+  text=$(tr -d '\r' <"$1")
+  if [[ "$text" == *:* && ! "$text" =~ ^[0-9a-fA-F]{40,}[[:space:]] ]]; then
+    text=${text#*:}
+  else
+    text=${text%%[[:space:]]*}
+  fi
+  tr -d '[:space:]' <<<"$text" | tr '[:upper:]' '[:lower:]'
+}
+
+# verify_digest ALGORITHM FILE EXPECTED WHAT: fails, naming the file, unless FILE's digest is EXPECTED.
+verify_digest() {
+  local algorithm=$1 file=$2 expected=$3 what=$4 actual
+  actual=$("${algorithm}sum" "$file" | cut -d' ' -f1)
+  if [[ "$actual" != "$expected" ]]; then
+    die "checksum mismatch for $what: expected ${algorithm} $expected, got $actual. Nothing was installed."
+  fi
+}
+
+# install_release URL SHA512_URL PIN HOME LINK: downloads an Apache release tarball, checks it against the
+# .sha512 published beside it (and PIN when set) before unpacking, moves it into HOME in one step and points
+# LINK at it. A second run with the same release changes nothing.
+install_release() {
+  local url=$1 sha_url=$2 pin=$3 home=$4 link=$5
+  local name expected marker="$home/.amq-release-sha512" tarball unpack top
+  name=$(basename "$url")
+  if [[ -f "$marker" ]] && { [[ -z "$pin" ]] || [[ "$(cat "$marker")" == "$pin" ]]; }; then
+    log "$(basename "$home") already installed and verified"
+  else
+    install -d -m 0755 "$ARTIFACT_CACHE"
+    tarball="$ARTIFACT_CACHE/$name"
+    fetch "$sha_url" "$tarball.sha512"
+    expected=$(checksum_from_file "$tarball.sha512")
+    [[ "$expected" =~ ^[0-9a-f]{128}$ ]] || die "no SHA-512 digest found in $sha_url"
+    if [[ -n "$pin" && "$pin" != "$expected" ]]; then
+      die "the published SHA-512 of $name ($expected) differs from the pinned one ($pin). Nothing was installed."
+    fi
+    if [[ ! -f "$tarball" ]] || ! sha512sum --status -c <<<"$expected  $tarball"; then
+      fetch "$url" "$tarball"
+    fi
+    verify_digest sha512 "$tarball" "$expected" "$name"
+    unpack=$(mktemp -d "$(dirname "$home")/.amq-unpack.XXXXXX")
+    tar -xzf "$tarball" -C "$unpack" --no-same-owner
+    top=$(find "$unpack" -mindepth 1 -maxdepth 1 -printf '%f\n')
+    [[ "$top" == "$(basename "$home")" ]] || {
+      rm -rf "$unpack"
+      die "$name unpacks to '$top', expected $(basename "$home")"
+    }
+    printf '%s\n' "$expected" >"$unpack/$top/.amq-release-sha512"
+    rm -rf "$home"
+    mv "$unpack/$top" "$home"
+    rmdir "$unpack"
+    log "installed $(basename "$home") (sha512 verified)"
+  fi
+  if [[ "$(readlink "$link" 2>/dev/null || true)" != "$home" ]]; then
+    ln -sfn "$home" "$link"
+    log "$link -> $home"
+  fi
+}
+
+# port_open HOST PORT: true when something accepts TCP connections there (2 s limit).
+port_open() {
+  # shellcheck disable=SC2016 # expanded by the inner shell, from its arguments
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
+}
+
+# zk_mode HOST PORT: ZooKeeper's role from its srvr answer (leader, follower, standalone), or nothing.
+zk_mode() {
+  # shellcheck disable=SC2016 # expanded by the inner shell, from its arguments
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf srvr >&3 && cat <&3' _ "$1" "$2" 2>/dev/null |
+    sed -n 's/^Mode: //p' || true
+}
+
+# Restarts that wait for the rest of the group: the leader or master of a group is restarted last.
+defer_restart() {
+  install -d -m 0700 "$PROVISION_STATE_DIR"
+  touch "$PROVISION_STATE_DIR/$1.restart-pending"
+  log "$1 leads its group: its restart waits until every other host has been restarted"
+}
+restart_pending() { [[ -f "$PROVISION_STATE_DIR/$1.restart-pending" ]]; }
+clear_pending() { rm -f "$PROVISION_STATE_DIR/$1.restart-pending"; }
+
+# show_log FILE: the last lines of a service's log, for a failing step's message.
+show_log() {
+  printf -- '--- last lines of %s on %s ---\n' "$1" "$(hostname)" >&2
+  tail -n 40 "$1" >&2 2>/dev/null || printf '(no log yet)\n' >&2
+}
+
+# broker_role HA_MODE OPENWIRE_PORT REPLICATION_PORT: this host's broker is master (accepts clients), slave
+# (replicating from the master, or waiting for the shared store's lock), starting, or stopped.
+broker_role() {
+  local mode=$1 openwire=$2 replication=$3 since
+  if ! systemctl is-active --quiet activemq.service; then
+    echo stopped
+  elif [[ -n "$(ss -Hltn "( sport = :$openwire )")" ]]; then
+    echo master
+  elif [[ "$mode" == replicated-leveldb ]]; then
+    # Slaves open no client port; they hold a replication connection to the master.
+    if [[ -n "$(ss -Htn state established "( dport = :$replication )")" ]]; then echo slave; else echo starting; fi
+  else
+    # A shared-store slave is a running broker that waits for the lock without listening.
+    since=$(systemctl show -p ActiveEnterTimestampMonotonic --value activemq.service)
+    if (($(cut -d' ' -f1 /proc/uptime | tr -d .)0000 - since > 15000000)); then echo slave; else echo starting; fi
+  fi
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# shared-kahadb: mounts the shared file system through a systemd mount unit (the broker's unit requires it, so
+# a broker never starts on an empty local directory) and prepares the KahaDB directory on it.
+# Usage: shared-mount.sh MOUNT_POINT MOUNT_UNIT KAHADB_DIR BROKER_USER
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+mount_point=$1 unit=$2 kahadb=$3 user=$4
+if ! command -v mount.nfs4 >/dev/null; then
+  apt-get -o DPkg::Lock::Timeout=600 -q update
+  apt-get -o DPkg::Lock::Timeout=600 -q install -y --no-install-recommends nfs-common
+fi
+ensure_system_user "$user" /var/lib/activemq
+install -d -m 0755 "$mount_point"
+apply_manifest
+if ((${#CHANGED_FILES[@]} > 0)); then
+  systemctl daemon-reload
+fi
+systemctl enable --quiet "$unit"
+if ! mountpoint -q "$mount_point"; then
+  systemctl start "$unit" || die "cannot mount the shared store at $mount_point: $(systemctl status --no-pager "$unit" 2>&1 | tail -n 5)"
+  log "mounted $mount_point"
+elif ((${#CHANGED_FILES[@]} > 0)); then
+  # Remounting under a running broker would pull its store away; new options apply at the next boot.
+  log "mount options changed; they take effect when $mount_point is next mounted"
+fi
+install -d -o "$user" -g "$user" -m 0750 "$kahadb"
+log "shared store ready: $(findmnt -n -o SOURCE,FSTYPE "$mount_point")"
