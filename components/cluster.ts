@@ -84,8 +84,11 @@ export class ActiveMqCluster extends pulumi.ComponentResource {
           )
         : undefined;
 
+    // Letters and digits only: the values land in XML, Java properties and URLs without any escaping to get wrong.
     const password = (purpose: string) =>
-      new random.RandomPassword(`${name}-${purpose}`, { length: 32, special: false }, parent).result;
+      pulumi.secret(
+        new random.RandomPassword(`${name}-${purpose}`, { length: 32, special: false }, parent).result,
+      );
     const secrets: pulumi.Output<ClusterSecrets> = pulumi
       .all([password("broker-password"), password("console-password"), password("replication-token")])
       .apply(([brokerPassword, consolePassword, replicationToken]) => ({

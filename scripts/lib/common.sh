@@ -108,7 +108,7 @@ install_release() {
   local name expected marker="$home/.amq-release-sha512" tarball unpack top
   name=$(basename "$url")
   if [[ -f "$marker" ]] && { [[ -z "$pin" ]] || [[ "$(cat "$marker")" == "$pin" ]]; }; then
-    log "$(basename "$home") already installed and verified"
+    log "$(basename "$home") already present (verified)"
   else
     install -d -m 0755 "$ARTIFACT_CACHE"
     tarball="$ARTIFACT_CACHE/$name"

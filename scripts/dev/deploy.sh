@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One command for a newcomer: install dependencies, pick a Pulumi backend, select or create the dev stack,
+# and deploy. With no Pulumi login, state goes to a local file backend inside the project (.pulumi-state/,
+# gitignored) whose secrets are protected by PULUMI_CONFIG_PASSPHRASE.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+command -v pulumi >/dev/null || { echo "Pulumi CLI not found: see https://www.pulumi.com/docs/install/" >&2; exit 1; }
+command -v node >/dev/null || { echo "Node.js 20 or newer is needed" >&2; exit 1; }
+
+if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules ]]; then
+  npm ci
+fi
+
+if ! pulumi whoami >/dev/null 2>&1; then
+  mkdir -p .pulumi-state
+  pulumi login "file://$PWD/.pulumi-state"
+  if [[ -z "${PULUMI_CONFIG_PASSPHRASE:-}" && -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]]; then
+    echo "Local state: set PULUMI_CONFIG_PASSPHRASE (it encrypts this stack's secrets) and run again." >&2
+    exit 1
+  fi
+fi
+
+stack="${STACK:-dev}"
+pulumi stack select "$stack" 2>/dev/null || pulumi stack init "$stack"
+pulumi up --yes --stack "$stack" "$@"
+echo
+echo "Clients connect with:  pulumi stack output failoverUrl"
+echo "Credentials:           pulumi stack output brokerUser; pulumi stack output --show-secrets brokerPassword"

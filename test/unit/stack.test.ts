@@ -1,0 +1,364 @@
+// The whole stack under Pulumi's mocks: every resource is recorded, every invoke the program makes must be
+// mocked (an unmocked one throws), and the assertions are on exact resources and inputs.
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { parseCidr, Cidr } from "../../lib/net";
+import { parseSettings, RawSettings } from "../../lib/settings";
+
+interface Recorded {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+const AZS = ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1d"];
+const PASSWORDS: Record<string, string> = {};
+
+/** One mocked stack run: its resources, the dependencies each remote.Command was given, and the cluster. */
+async function runStack(raw: RawSettings, ssh: string[] = ["198.51.100.7/32"]) {
+  const resources: Recorded[] = [];
+  const calls: string[] = [];
+  let nic = 0;
+  let eip = 0;
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const state: Record<string, unknown> = { ...args.inputs };
+        switch (args.type) {
+          case "aws:ec2/networkInterface:NetworkInterface":
+            nic += 1;
+            state.privateIp = `10.0.${(nic - 1) * 64}.${10 + nic}`;
+            break;
+          case "aws:ec2/eip:Eip":
+            eip += 1;
+            state.publicIp = `203.0.113.${eip}`;
+            break;
+          case "aws:ec2/instance:Instance":
+            state.availabilityZone = `zone-of-${args.name}`;
+            break;
+          case "aws:ec2/subnet:Subnet":
+            break;
+          case "aws:ec2/vpc:Vpc":
+            state.cidrBlock = args.inputs.cidrBlock;
+            break;
+          case "aws:efs/fileSystem:FileSystem":
+            state.dnsName = "fs-0123.efs.eu-west-1.amazonaws.com";
+            break;
+          case "random:index/randomPassword:RandomPassword":
+            state.result = `secret-${args.name}-value`;
+            PASSWORDS[args.name] = state.result as string;
+            break;
+          case "tls:index/privateKey:PrivateKey":
+            state.publicKeyOpenssh = "ssh-ed25519 AAAAgenerated";
+            state.privateKeyOpenssh = "-----BEGIN OPENSSH PRIVATE KEY-----generated";
+            break;
+          case "aws:ec2/keyPair:KeyPair":
+            state.keyName = `${args.name}-key`;
+            break;
+        }
+        return { id: `${args.name}-id`, state };
+      },
+      call(args) {
+        calls.push(args.token);
+        switch (args.token) {
+          case "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return { names: AZS, zoneIds: AZS.map((z) => `id-${z}`) };
+          case "aws:index/getRegion:getRegion":
+            return { region: "eu-west-1", name: "eu-west-1", id: "eu-west-1" };
+          case "aws:ec2/getAmi:getAmi":
+            return { id: "ami-0123456789abcdef0", name: "debian-12-amd64-20260101" };
+          default:
+            throw new Error(`unmocked invoke ${args.token} with ${JSON.stringify(args.inputs)}`);
+        }
+      },
+    },
+    "activemq-ha",
+    "test",
+    false,
+  );
+  const dependencies = new Map<string, string[]>();
+  const { ActiveMqCluster } = await import("../../components/cluster");
+  const settings = parseSettings(raw);
+  const cluster = new ActiveMqCluster(
+    "amq",
+    { settings, sshCidrs: ssh.map((c) => parseCidr(c) as Cidr) },
+    {
+      transformations: [
+        (t) => {
+          if (t.type === "command:remote:Command") {
+            const deps = (t.opts.dependsOn ?? []) as pulumi.Resource[];
+            dependencies.set(
+              t.name,
+              deps.map((d) => (d as unknown as { __name?: string }).__name ?? "?"),
+            );
+          }
+          return undefined;
+        },
+      ],
+    },
+  );
+  const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+  const outputs = {
+    failoverUrl: await value(cluster.failoverUrl),
+    publicFailoverUrl: await value(cluster.publicFailoverUrl),
+    zookeeperConnect: await value(cluster.zookeeperConnect),
+    nodes: await value(cluster.nodes),
+  };
+  // Let every registration finish.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  return { resources, calls, dependencies, cluster, outputs, settings };
+}
+
+/** Pulumi's wire form of a secret value, as mocks receive it. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+function unwrapSecret(v: unknown): { secret: boolean; value: unknown } {
+  if (v && typeof v === "object" && SECRET_SIG in v) {
+    return { secret: true, value: (v as { value: unknown }).value };
+  }
+  return { secret: false, value: v };
+}
+
+const byJson = (a: unknown, b: unknown) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+const ofType = (rs: Recorded[], type: string) => rs.filter((r) => r.type === type);
+
+type StackRun = Awaited<ReturnType<typeof runStack>>;
+
+describe("stack (mocked): replicated-leveldb, defaults", () => {
+  let run: StackRun;
+  let resources: Recorded[];
+  before(async () => {
+    run = await runStack({});
+    resources = run.resources;
+  });
+
+  it("creates a VPC, three subnets in three distinct zones, an internet gateway and a default route", () => {
+    const vpcs = ofType(resources, "aws:ec2/vpc:Vpc");
+    assert.equal(vpcs.length, 1);
+    assert.equal(vpcs[0]?.inputs.cidrBlock, "10.0.0.0/16");
+    const subnets = ofType(resources, "aws:ec2/subnet:Subnet");
+    assert.deepEqual(
+      subnets.map((s) => [s.inputs.cidrBlock, s.inputs.availabilityZone]),
+      [
+        ["10.0.0.0/18", "eu-west-1a"],
+        ["10.0.64.0/18", "eu-west-1b"],
+        ["10.0.128.0/18", "eu-west-1c"],
+      ],
+    );
+    assert.equal(ofType(resources, "aws:ec2/internetGateway:InternetGateway").length, 1);
+    const tables = ofType(resources, "aws:ec2/routeTable:RouteTable");
+    assert.deepEqual(tables[0]?.inputs.routes, [{ cidrBlock: "0.0.0.0/0", gatewayId: "amq-igw-id" }]);
+    assert.equal(ofType(resources, "aws:ec2/routeTableAssociation:RouteTableAssociation").length, 3);
+  });
+
+  it("creates three instances, each on its own network interface in a distinct subnet, IMDSv2 and encrypted gp3", () => {
+    const instances = ofType(resources, "aws:ec2/instance:Instance");
+    assert.equal(instances.length, 3);
+    const nics = ofType(resources, "aws:ec2/networkInterface:NetworkInterface");
+    assert.deepEqual(
+      nics.map((n) => n.inputs.subnetId),
+      ["amq-public-1-id", "amq-public-2-id", "amq-public-3-id"],
+    );
+    instances.forEach((instance, i) => {
+      assert.equal(instance.name, `amq-node-${i + 1}`);
+      assert.equal(instance.inputs.instanceType, "t3.medium");
+      assert.equal(instance.inputs.ami, "ami-0123456789abcdef0");
+      assert.deepEqual(instance.inputs.primaryNetworkInterface, {
+        networkInterfaceId: `amq-node-${i + 1}-id`,
+      });
+      assert.deepEqual(instance.inputs.metadataOptions, {
+        httpTokens: "required",
+        httpEndpoint: "enabled",
+        httpPutResponseHopLimit: 1,
+      });
+      const root = instance.inputs.rootBlockDevice as Record<string, unknown>;
+      assert.equal(root.volumeType, "gp3");
+      assert.equal(root.encrypted, true);
+      assert.equal(root.volumeSize, 20);
+      const tags = instance.inputs.tags as Record<string, string>;
+      assert.equal(tags.Name, `amq-node-${i + 1}`);
+      assert.equal(tags.node, String(i + 1));
+      assert.equal(tags.role, "activemq-zookeeper");
+      assert.equal(tags.stack, "test");
+    });
+    assert.equal(ofType(resources, "aws:ec2/eip:Eip").length, 3);
+  });
+
+  it("opens exactly the expected ports, to exactly the expected sources", () => {
+    // Registration order is not deterministic; the set of rules is.
+    const rules = ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+      .map((r) => [
+        r.inputs.fromPort,
+        r.inputs.toPort,
+        r.inputs.ipProtocol,
+        r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4 ?? r.inputs.cidrIpv6,
+      ])
+      .sort(byJson);
+    const cluster = "amq-cluster-id";
+    assert.deepEqual(
+      rules,
+      [
+        [2181, 2181, "tcp", cluster],
+        [2888, 2888, "tcp", cluster],
+        [3888, 3888, "tcp", cluster],
+        [61619, 61619, "tcp", cluster],
+        [61616, 61616, "tcp", cluster],
+        [61616, 61616, "tcp", "10.0.0.0/16"],
+        [22, 22, "tcp", "198.51.100.7/32"],
+      ].sort(byJson),
+    );
+    for (const r of ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")) {
+      assert.ok(typeof r.inputs.description === "string" && (r.inputs.description as string).length > 5);
+      assert.notEqual(r.inputs.cidrIpv4, "0.0.0.0/0", `${r.name} must not be open to the Internet`);
+      assert.notEqual(r.inputs.cidrIpv6, "::/0", `${r.name} must not be open to the Internet`);
+    }
+    const egress = ofType(resources, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
+    assert.deepEqual(
+      egress.map((e) => [e.inputs.ipProtocol, e.inputs.cidrIpv4 ?? e.inputs.cidrIpv6]),
+      [
+        ["-1", "0.0.0.0/0"],
+        ["-1", "::/0"],
+      ],
+    );
+  });
+
+  it("exports the exact failoverUrl, publicFailoverUrl and zookeeperConnect for the hosts' addresses", () => {
+    const ips = ["10.0.0.11", "10.0.64.12", "10.0.128.13"];
+    assert.equal(
+      run.outputs.failoverUrl,
+      `failover:(${ips.map((ip) => `tcp://${ip}:61616`).join(",")})?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100`,
+    );
+    assert.equal(
+      run.outputs.publicFailoverUrl,
+      "failover:(tcp://203.0.113.1:61616,tcp://203.0.113.2:61616,tcp://203.0.113.3:61616)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100",
+    );
+    assert.equal(run.outputs.zookeeperConnect, ips.map((ip) => `${ip}:2181`).join(","));
+    assert.deepEqual(
+      run.outputs.nodes.map((n) => [n.index, n.privateIp, n.publicIp, n.instanceId]),
+      ips.map((ip, i) => [i + 1, ip, `203.0.113.${i + 1}`, `amq-node-${i + 1}-id`]),
+    );
+  });
+
+  it("keeps passwords and the SSH key secret", async () => {
+    assert.equal(await pulumi.isSecret(run.cluster.brokerPassword), true);
+    assert.equal(await pulumi.isSecret(run.cluster.consolePassword), true);
+    assert.equal(await pulumi.isSecret(run.cluster.sshPrivateKey), true);
+    assert.equal(await pulumi.isSecret(run.cluster.failoverUrl), false, "the URL carries no password");
+  });
+
+  it("turns every plan step into one remote.Command, with the plan's dependencies, payload and triggers", async () => {
+    const { buildPlan } = await import("../../lib/plan");
+    const { renderPayload, sha256, REMOTE_COMMAND } = await import("../../lib/payload");
+    const plan = buildPlan(run.settings);
+    const commands = ofType(resources, "command:remote:Command");
+    assert.deepEqual(commands.map((c) => c.name).sort(), plan.map((s) => `amq-${s.id}`).sort());
+    const facts = {
+      nodes: ["10.0.0.11", "10.0.64.12", "10.0.128.13"].map((privateIp, i) => ({ index: i + 1, privateIp })),
+      secrets: {
+        brokerPassword: PASSWORDS["amq-broker-password"] as string,
+        consolePassword: PASSWORDS["amq-console-password"] as string,
+        replicationToken: PASSWORDS["amq-replication-token"] as string,
+      },
+    };
+    const payloadOf = new Map(plan.map((s) => [s.id, renderPayload(s, facts)]));
+    for (const step of plan) {
+      const c = commands.find((x) => x.name === `amq-${step.id}`) as Recorded;
+      assert.equal(c.inputs.create, REMOTE_COMMAND);
+      const stdin = unwrapSecret(c.inputs.stdin);
+      assert.equal(stdin.value, payloadOf.get(step.id), `${step.id} payload`);
+      assert.equal(stdin.secret, true, `${step.id}: the payload carries passwords, so it must be a secret`);
+      const triggers = unwrapSecret(c.inputs.triggers).value as unknown[];
+      assert.deepEqual(
+        triggers.map((t) => unwrapSecret(t).value),
+        step.rerunWith.map((id) => sha256(payloadOf.get(id) as string)),
+      );
+      const wrapped = unwrapSecret(c.inputs.connection);
+      assert.equal(wrapped.secret, true, "the connection holds the private key");
+      const connection = wrapped.value as Record<string, unknown>;
+      assert.equal(connection.privateKey, "-----BEGIN OPENSSH PRIVATE KEY-----generated");
+      assert.equal(connection.host, `203.0.113.${step.node}`);
+      assert.equal(connection.user, "admin");
+      assert.equal(connection.dialErrorLimit, -1);
+      const deps = run.dependencies.get(`amq-${step.id}`) ?? [];
+      if (step.dependsOn.length > 0) {
+        assert.deepEqual(
+          deps,
+          step.dependsOn.map((id) => `amq-${id}`),
+          `${step.id} dependencies`,
+        );
+      } else {
+        assert.deepEqual(deps, ["amq"], `${step.id} waits for the hosts`);
+      }
+    }
+  });
+
+  it("makes no invoke it did not mock", () => {
+    assert.deepEqual([...new Set(run.calls)].sort(), [
+      "aws:ec2/getAmi:getAmi",
+      "aws:index/getAvailabilityZones:getAvailabilityZones",
+      "aws:index/getRegion:getRegion",
+    ]);
+  });
+
+  it("creates no EFS in replicated-leveldb mode", () => {
+    assert.equal(ofType(resources, "aws:efs/fileSystem:FileSystem").length, 0);
+  });
+});
+
+describe("stack (mocked): shared-kahadb", () => {
+  let run: StackRun;
+  let resources: Recorded[];
+  before(async () => {
+    run = await runStack({ haMode: "shared-kahadb", clientCidrs: "172.16.0.0/12" });
+    resources = run.resources;
+  });
+
+  it("adds an encrypted EFS with a mount target per subnet, NFS only from the cluster", () => {
+    const fs = ofType(resources, "aws:efs/fileSystem:FileSystem");
+    assert.equal(fs.length, 1);
+    assert.equal(fs[0]?.inputs.encrypted, true);
+    assert.deepEqual(
+      ofType(resources, "aws:efs/mountTarget:MountTarget").map((m) => m.inputs.subnetId),
+      ["amq-public-1-id", "amq-public-2-id", "amq-public-3-id"],
+    );
+    const nfs = ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(
+      (r) => r.inputs.fromPort === 2049,
+    );
+    assert.deepEqual(
+      nfs.map((r) => [r.inputs.securityGroupId, r.inputs.referencedSecurityGroupId, r.inputs.cidrIpv4]),
+      [["amq-nfs-id", "amq-cluster-id", undefined]],
+    );
+  });
+
+  it("opens no ZooKeeper or replication port and deploys no ZooKeeper", () => {
+    const ports = ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map(
+      (r) => r.inputs.fromPort,
+    );
+    for (const p of [2181, 2888, 3888, 61619]) {
+      assert.ok(!ports.includes(p), `port ${p} must stay closed`);
+    }
+    assert.deepEqual(
+      ofType(resources, "command:remote:Command").filter((c) => c.name.includes("zookeeper")),
+      [],
+    );
+    assert.equal(run.outputs.zookeeperConnect, "");
+  });
+
+  it("mounts the shared store on every host before any broker is configured", () => {
+    for (const n of [1, 2, 3]) {
+      const deps = run.dependencies.get(`amq-n${n}-activemq-configure`) ?? [];
+      assert.ok(deps.includes(`amq-n${n}-shared-mount`), `node ${n}: ${deps.join(", ")}`);
+    }
+  });
+
+  it("uses the given client block instead of the VPC's", () => {
+    const openwire = ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(
+      (r) => r.inputs.fromPort === 61616 && r.inputs.cidrIpv4 !== undefined,
+    );
+    assert.deepEqual(
+      openwire.map((r) => r.inputs.cidrIpv4),
+      ["172.16.0.0/12"],
+    );
+  });
+});
