@@ -3,127 +3,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { parseCidr, Cidr } from "../../lib/net";
-import { parseSettings, RawSettings } from "../../lib/settings";
-
-interface Recorded {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-
-const AZS = ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1d"];
-const PASSWORDS: Record<string, string> = {};
-
-/** One mocked stack run: its resources, the dependencies each remote.Command was given, and the cluster. */
-async function runStack(raw: RawSettings, ssh: string[] = ["198.51.100.7/32"]) {
-  const resources: Recorded[] = [];
-  const calls: string[] = [];
-  let nic = 0;
-  let eip = 0;
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-        const state: Record<string, unknown> = { ...args.inputs };
-        switch (args.type) {
-          case "aws:ec2/networkInterface:NetworkInterface":
-            nic += 1;
-            state.privateIp = `10.0.${(nic - 1) * 64}.${10 + nic}`;
-            break;
-          case "aws:ec2/eip:Eip":
-            eip += 1;
-            state.publicIp = `203.0.113.${eip}`;
-            break;
-          case "aws:ec2/instance:Instance":
-            state.availabilityZone = `zone-of-${args.name}`;
-            break;
-          case "aws:ec2/subnet:Subnet":
-            break;
-          case "aws:ec2/vpc:Vpc":
-            state.cidrBlock = args.inputs.cidrBlock;
-            break;
-          case "aws:efs/fileSystem:FileSystem":
-            state.dnsName = "fs-0123.efs.eu-west-1.amazonaws.com";
-            break;
-          case "random:index/randomPassword:RandomPassword":
-            state.result = `secret-${args.name}-value`;
-            PASSWORDS[args.name] = state.result as string;
-            break;
-          case "tls:index/privateKey:PrivateKey":
-            state.publicKeyOpenssh = "ssh-ed25519 AAAAgenerated";
-            state.privateKeyOpenssh = "-----BEGIN OPENSSH PRIVATE KEY-----generated";
-            break;
-          case "aws:ec2/keyPair:KeyPair":
-            state.keyName = `${args.name}-key`;
-            break;
-        }
-        return { id: `${args.name}-id`, state };
-      },
-      call(args) {
-        calls.push(args.token);
-        switch (args.token) {
-          case "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return { names: AZS, zoneIds: AZS.map((z) => `id-${z}`) };
-          case "aws:index/getRegion:getRegion":
-            return { region: "eu-west-1", name: "eu-west-1", id: "eu-west-1" };
-          case "aws:ec2/getAmi:getAmi":
-            return { id: "ami-0123456789abcdef0", name: "debian-12-amd64-20260101" };
-          default:
-            throw new Error(`unmocked invoke ${args.token} with ${JSON.stringify(args.inputs)}`);
-        }
-      },
-    },
-    "activemq-ha",
-    "test",
-    false,
-  );
-  const dependencies = new Map<string, string[]>();
-  const { ActiveMqCluster } = await import("../../components/cluster");
-  const settings = parseSettings(raw);
-  const cluster = new ActiveMqCluster(
-    "amq",
-    { settings, sshCidrs: ssh.map((c) => parseCidr(c) as Cidr) },
-    {
-      transformations: [
-        (t) => {
-          if (t.type === "command:remote:Command") {
-            const deps = (t.opts.dependsOn ?? []) as pulumi.Resource[];
-            dependencies.set(
-              t.name,
-              deps.map((d) => (d as unknown as { __name?: string }).__name ?? "?"),
-            );
-          }
-          return undefined;
-        },
-      ],
-    },
-  );
-  const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
-  const outputs = {
-    failoverUrl: await value(cluster.failoverUrl),
-    publicFailoverUrl: await value(cluster.publicFailoverUrl),
-    zookeeperConnect: await value(cluster.zookeeperConnect),
-    nodes: await value(cluster.nodes),
-  };
-  // Let every registration finish.
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  return { resources, calls, dependencies, cluster, outputs, settings };
-}
-
-/** Pulumi's wire form of a secret value, as mocks receive it. */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-function unwrapSecret(v: unknown): { secret: boolean; value: unknown } {
-  if (v && typeof v === "object" && SECRET_SIG in v) {
-    return { secret: true, value: (v as { value: unknown }).value };
-  }
-  return { secret: false, value: v };
-}
-
-const byJson = (a: unknown, b: unknown) => JSON.stringify(a).localeCompare(JSON.stringify(b));
-const ofType = (rs: Recorded[], type: string) => rs.filter((r) => r.type === type);
-
-type StackRun = Awaited<ReturnType<typeof runStack>>;
+import { AZS, byJson, ofType, PASSWORDS, Recorded, runStack, StackRun, unwrapSecret } from "../support/mocks";
 
 describe("stack (mocked): replicated-leveldb, defaults", () => {
   let run: StackRun;
@@ -235,8 +115,8 @@ describe("stack (mocked): replicated-leveldb, defaults", () => {
     );
     assert.equal(run.outputs.zookeeperConnect, ips.map((ip) => `${ip}:2181`).join(","));
     assert.deepEqual(
-      run.outputs.nodes.map((n) => [n.index, n.privateIp, n.publicIp, n.instanceId]),
-      ips.map((ip, i) => [i + 1, ip, `203.0.113.${i + 1}`, `amq-node-${i + 1}-id`]),
+      run.outputs.nodes.map((n) => [n.index, n.availabilityZone, n.privateIp, n.publicIp, n.instanceId]),
+      ips.map((ip, i) => [i + 1, AZS[i], ip, `203.0.113.${i + 1}`, `amq-node-${i + 1}-id`]),
     );
   });
 
