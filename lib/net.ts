@@ -14,11 +14,20 @@ export interface Cidr {
  * Returns an error message instead of throwing so that config validation can report every problem at once.
  */
 export function parseCidr(value: string): Cidr | string {
+  const notCidr = `"${value}" is not a CIDR block (expected a form like 203.0.113.0/24 or 2001:db8::/32)`;
+  const [addressText = "", prefixText = ""] = value.trim().split("/");
+  // ipaddr also reads octal, hex and short IPv4 forms ("010.0.0.0" as 8.0.0.0): accept only plain dotted quads.
+  if (
+    !/^\d{1,3}$/.test(prefixText) ||
+    (!addressText.includes(":") && !ipaddr.IPv4.isValidFourPartDecimal(addressText))
+  ) {
+    return notCidr;
+  }
   let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
   try {
     parsed = ipaddr.parseCIDR(value.trim());
   } catch {
-    return `"${value}" is not a CIDR block (expected a form like 203.0.113.0/24 or 2001:db8::/32)`;
+    return notCidr;
   }
   const [address, prefix] = parsed;
   const family = address.kind();

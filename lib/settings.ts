@@ -242,7 +242,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
       "an OpenSSH public key line (ssh-ed25519 AAAA…)",
     );
   }
-  if ((sshPublicKey === undefined) !== (raw.sshPrivateKey === undefined)) {
+  if ((sshPublicKey === undefined) !== (r.text("sshPrivateKey") === undefined)) {
     r.problem(
       "sshPublicKey/sshPrivateKey",
       sshPublicKey === undefined ? "only sshPrivateKey set" : "only sshPublicKey set",
@@ -269,9 +269,6 @@ export function parseSettings(raw: RawSettings): StackSettings {
       );
     }
   }
-  if (ports.openwire === 22 || Object.values(ports).includes(22)) {
-    r.problem("ports", "22", "any port but 22 (SSH)");
-  }
 
   const artifactBaseUrl = r.url("artifactBaseUrl", "https://archive.apache.org/dist");
   const mavenBaseUrl = r.url("mavenBaseUrl", "https://repo1.maven.org/maven2");
@@ -287,6 +284,13 @@ export function parseSettings(raw: RawSettings): StackSettings {
   const zookeeperVersion = r.version("zookeeperVersion", DEFAULT_ZOOKEEPER_VERSION, checkZookeeperVersion);
   const tickTimeMs = r.int("zookeeperTickTimeMs", 1000, { min: 200, max: 10000 });
   const zkSessionTimeoutMs = r.int("zkSessionTimeoutMs", 2000, { min: 1000, max: 60000 });
+  if (zkSessionTimeoutMs > 20 * tickTimeMs) {
+    r.problem(
+      "zkSessionTimeoutMs",
+      String(zkSessionTimeoutMs),
+      `at most 20 × zookeeperTickTimeMs (${20 * tickTimeMs}): ZooKeeper silently lowers longer sessions to that`,
+    );
+  }
   if (zkSessionTimeoutMs < 2 * tickTimeMs) {
     r.problem(
       "zkSessionTimeoutMs",
@@ -534,6 +538,13 @@ class Reader {
       this.problem(key, text, "a list of strings: a JSON array or comma-separated text");
       return undefined;
     }
+    const seen = new Set<string>();
+    for (const item of items as string[]) {
+      if (seen.has(item.toLowerCase())) {
+        this.problem(key, item, "each value once (it is listed twice)");
+      }
+      seen.add(item.toLowerCase());
+    }
     if (itemPattern) {
       for (const item of items as string[]) {
         if (!itemPattern.test(item)) {
@@ -563,6 +574,8 @@ class Reader {
       const parsed = parseCidr(item);
       if (typeof parsed === "string") {
         this.problem(key, item, `CIDR blocks: ${parsed}`);
+      } else if (blocks.some((b) => b.text === parsed.text)) {
+        this.problem(key, item, `each block once (${parsed.text} is listed twice)`);
       } else {
         blocks.push(parsed);
       }

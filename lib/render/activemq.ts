@@ -97,7 +97,6 @@ export function renderBrokerElement(settings: StackSettings, facts: ClusterFacts
     `    <transportConnectors>\n` +
     `      <transportConnector name="openwire" uri="tcp://0.0.0.0:${settings.ports.openwire}?maximumConnections=1000&amp;wireFormat.maxFrameSize=104857600"/>\n` +
     `    </transportConnectors>\n` +
-    `    <shutdownHooks>\n      <bean xmlns="http://www.springframework.org/schema/beans" class="org.apache.activemq.hooks.SpringContextHook"/>\n    </shutdownHooks>\n` +
     `</broker>\n`
   );
 }

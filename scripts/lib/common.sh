@@ -45,7 +45,8 @@ apply_manifest() {
   while IFS=$'\t' read -r index target owner group mode; do
     [[ -n "$index" ]] || continue
     staged="$STEP_FILES/$index"
-    install -d -m 0755 "$(dirname "$target")"
+    # Create a missing parent only: install -d would also reset the mode of an existing one.
+    [[ -d "$(dirname "$target")" ]] || install -d -m 0755 "$(dirname "$target")"
     if [[ -f "$target" ]] && cmp -s "$staged" "$target" &&
       [[ "$(stat -c '%U:%G:%a' "$target")" == "$owner:$group:${mode#0}" ]]; then
       continue

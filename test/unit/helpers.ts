@@ -1,0 +1,55 @@
+// Shared fixtures for the unit tests (not a test file itself: the runner picks up *.test.ts only).
+import { ClusterFacts, ClusterSecrets, NodeFacts } from "../../lib/facts";
+
+/**
+ * Secrets that cannot appear anywhere by accident: they contain characters outside the base64 alphabet, so a
+ * base64 text can never contain them, and words no template uses.
+ */
+export const SECRETS: ClusterSecrets = {
+  brokerPassword: "Broker-Pw-7f3a91-zebra",
+  consolePassword: "Console-Pw-55e2-walrus",
+  replicationToken: "Repl-Token-9c1d-narwhal",
+};
+
+/**
+ * The address node `index` gets in the default VPC: round-robin over the three /18 subnets of 10.0.0.0/16,
+ * host .10 for the first node of a subnet, .11 for the second, and so on.
+ */
+export function nodeAddress(index: number): string {
+  const zone = (index - 1) % 3;
+  const round = Math.floor((index - 1) / 3);
+  return `10.0.${zone * 64}.${10 + round}`;
+}
+
+export function nodesFor(count: number): NodeFacts[] {
+  return Array.from({ length: count }, (_, i) => ({ index: i + 1, privateIp: nodeAddress(i + 1) }));
+}
+
+export function factsFor(count: number, extra: Partial<ClusterFacts> = {}): ClusterFacts {
+  return { nodes: nodesFor(count), secrets: SECRETS, ...extra };
+}
+
+/** Attributes of the first `<name .../>` or `<name ...>` element in an XML text, by name. */
+export function elementAttributes(xml: string, name: string): Record<string, string> {
+  const match = new RegExp(`<${name}\\b([^>]*?)/?>`).exec(xml);
+  if (!match) {
+    throw new Error(`no <${name}> element`);
+  }
+  return attributesOf(match[1] as string);
+}
+
+export function attributesOf(text: string): Record<string, string> {
+  const attrs: Record<string, string> = {};
+  for (const m of text.matchAll(/([\w:.-]+)="([^"]*)"/g)) {
+    attrs[m[1] as string] = m[2] as string;
+  }
+  return attrs;
+}
+
+export function countOf(text: string, needle: RegExp): number {
+  return [
+    ...text.matchAll(
+      new RegExp(needle.source, needle.flags.includes("g") ? needle.flags : needle.flags + "g"),
+    ),
+  ].length;
+}

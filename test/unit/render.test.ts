@@ -1,0 +1,440 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { NodeFacts } from "../../lib/facts";
+import {
+  renderActivemqXml,
+  renderBrokerElement,
+  renderCredentialsProperties,
+  renderJettyRealm,
+} from "../../lib/render/activemq";
+import { renderJettyXml } from "../../lib/render/jetty";
+import { renderBrokerEnv, renderBrokerUnit, renderZookeeperUnit } from "../../lib/render/services";
+import { renderMyid, renderZooCfg } from "../../lib/render/zookeeper";
+import { parseSettings } from "../../lib/settings";
+import {
+  attributesOf,
+  countOf,
+  elementAttributes,
+  factsFor,
+  nodeAddress,
+  nodesFor,
+  SECRETS,
+} from "./helpers";
+
+const DEFAULTS = parseSettings({});
+const KAHADB = parseSettings({ haMode: "shared-kahadb" });
+
+/** The lines of a systemd unit or env file as key → values (a key may repeat). */
+function unitValues(text: string, key: string): string[] {
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(`${key}=`))
+    .map((l) => l.slice(key.length + 1));
+}
+
+function shuffled<T>(items: readonly T[]): T[] {
+  // A fixed permutation (reverse, then rotate) so the test is deterministic but never in index order.
+  const r = [...items].reverse();
+  return [...r.slice(1), ...(r.slice(0, 1) as T[])];
+}
+
+void describe("lib/render/zookeeper", () => {
+  void it("renders zoo.cfg for 3 nodes, servers in index order whatever the input order", () => {
+    const nodes: NodeFacts[] = [
+      { index: 3, privateIp: "10.0.128.10" },
+      { index: 1, privateIp: "10.0.0.10" },
+      { index: 2, privateIp: "10.0.64.10" },
+    ];
+    assert.equal(
+      renderZooCfg(DEFAULTS, nodes),
+      `# Rendered by the activemq-ha Pulumi program; pulumi up overwrites manual changes.
+tickTime=1000
+initLimit=10
+syncLimit=5
+dataDir=/var/lib/zookeeper
+dataLogDir=/var/lib/zookeeper/txlog
+clientPort=2181
+minSessionTimeout=2000
+maxClientCnxns=60
+autopurge.snapRetainCount=5
+autopurge.purgeInterval=6
+4lw.commands.whitelist=srvr,ruok,mntr
+admin.enableServer=false
+server.1=10.0.0.10:2888:3888
+server.2=10.0.64.10:2888:3888
+server.3=10.0.128.10:2888:3888
+`,
+    );
+  });
+
+  void it("renders zoo.cfg for 5 nodes", () => {
+    const nodes: NodeFacts[] = [
+      { index: 5, privateIp: "10.0.64.11" },
+      { index: 2, privateIp: "10.0.64.10" },
+      { index: 4, privateIp: "10.0.0.11" },
+      { index: 1, privateIp: "10.0.0.10" },
+      { index: 3, privateIp: "10.0.128.10" },
+    ];
+    assert.equal(
+      renderZooCfg(DEFAULTS, nodes),
+      `# Rendered by the activemq-ha Pulumi program; pulumi up overwrites manual changes.
+tickTime=1000
+initLimit=10
+syncLimit=5
+dataDir=/var/lib/zookeeper
+dataLogDir=/var/lib/zookeeper/txlog
+clientPort=2181
+minSessionTimeout=2000
+maxClientCnxns=60
+autopurge.snapRetainCount=5
+autopurge.purgeInterval=6
+4lw.commands.whitelist=srvr,ruok,mntr
+admin.enableServer=false
+server.1=10.0.0.10:2888:3888
+server.2=10.0.64.10:2888:3888
+server.3=10.0.128.10:2888:3888
+server.4=10.0.0.11:2888:3888
+server.5=10.0.64.11:2888:3888
+`,
+    );
+  });
+
+  void it("takes tick, limits, ports and the session floor from the settings", () => {
+    const s = parseSettings({
+      zookeeperTickTimeMs: "1500",
+      zkSessionTimeoutMs: "3000",
+      zookeeperInitLimit: "20",
+      zookeeperSyncLimit: "7",
+      zookeeperClientPort: "12181",
+      zookeeperPeerPort: "12888",
+      zookeeperElectionPort: "13888",
+    });
+    const lines = renderZooCfg(s, nodesFor(3)).split("\n");
+    for (const expected of [
+      "tickTime=1500",
+      "initLimit=20",
+      "syncLimit=7",
+      "clientPort=12181",
+      "minSessionTimeout=3000",
+      `server.2=${nodeAddress(2)}:12888:13888`,
+    ]) {
+      assert.ok(lines.includes(expected), `missing ${expected}`);
+    }
+  });
+
+  void it("admits the brokers' session: ZooKeeper's session ceiling is at least zkSessionTimeoutMs", () => {
+    // The settings refuse a session above ZooKeeper's default ceiling of 20 ticks...
+    assert.throws(() => parseSettings({ zkSessionTimeoutMs: "30000" }), /at most 20 × zookeeperTickTimeMs/);
+    // ...and every accepted one fits under the ceiling of the rendered zoo.cfg.
+    for (const [session, tick] of [
+      ["20000", "1000"],
+      ["60000", "3000"],
+      ["2000", "1000"],
+    ] as const) {
+      const s = parseSettings({ zkSessionTimeoutMs: session, zookeeperTickTimeMs: tick });
+      const cfg = renderZooCfg(s, nodesFor(3));
+      const explicit = /^maxSessionTimeout=(\d+)$/m.exec(cfg)?.[1];
+      const ceiling = explicit !== undefined ? Number(explicit) : 20 * s.zookeeper.tickTimeMs;
+      assert.ok(ceiling >= s.activemq.zkSessionTimeoutMs, `ceiling ${ceiling} ms`);
+    }
+  });
+
+  void it("renderMyid is the node index and a newline", () => {
+    assert.equal(renderMyid({ index: 2, privateIp: "10.0.64.10" }), "2\n");
+    assert.equal(renderMyid({ index: 7, privateIp: "10.0.0.12" }), "7\n");
+  });
+
+  for (const count of [3, 5]) {
+    void it(`gives each of ${count} nodes the myid of the server line carrying its address`, () => {
+      const nodes = nodesFor(count);
+      const cfg = renderZooCfg(DEFAULTS, shuffled(nodes));
+      const idByAddress = new Map<string, string>();
+      for (const m of cfg.matchAll(/^server\.(\d+)=([^:]+):\d+:\d+$/gm)) {
+        assert.ok(!idByAddress.has(m[2] as string), `${m[2]} listed twice`);
+        idByAddress.set(m[2] as string, m[1] as string);
+      }
+      assert.equal(idByAddress.size, count);
+      for (const node of nodes) {
+        assert.equal(renderMyid(node), `${idByAddress.get(node.privateIp)}\n`, `node ${node.index}`);
+      }
+    });
+  }
+});
+
+void describe("lib/render/activemq", () => {
+  const facts3 = factsFor(3);
+  const node2 = facts3.nodes[1] as NodeFacts;
+  const xml2 = renderActivemqXml(DEFAULTS, facts3, node2);
+
+  void it("node 2 of 3 has one replicatedLevelDB with the group's and its own settings", () => {
+    assert.equal(countOf(xml2, /<replicatedLevelDB\b/), 1);
+    const ip2 = nodeAddress(2);
+    assert.deepStrictEqual(elementAttributes(xml2, "replicatedLevelDB"), {
+      directory: "/var/lib/activemq/leveldb",
+      replicas: "3",
+      bind: `tcp://${ip2}:61619`,
+      hostname: ip2,
+      zkAddress: [1, 2, 3].map((i) => `${nodeAddress(i)}:2181`).join(","),
+      zkPath: "/activemq/leveldb-stores",
+      zkSessionTimeout: "2000ms",
+      sync: "quorum_mem",
+      securityToken: "${activemq.replicationToken}",
+      maxFailoverProducersToTrack: "0",
+    });
+  });
+
+  void it("lists ZooKeeper in index order even when the facts are not", () => {
+    const facts = { ...facts3, nodes: shuffled(facts3.nodes) };
+    const attrs = elementAttributes(renderActivemqXml(DEFAULTS, facts, node2), "replicatedLevelDB");
+    assert.equal(attrs.zkAddress, `${nodeAddress(1)}:2181,${nodeAddress(2)}:2181,${nodeAddress(3)}:2181`);
+  });
+
+  void it("follows replicationSync, session, path, group size and ports", () => {
+    const s = parseSettings({
+      nodeCount: "5",
+      replicationSync: "quorum_disk",
+      zkSessionTimeoutMs: "4000",
+      zkPath: "/amq/group-a",
+      replicationPort: "41619",
+      zookeeperClientPort: "12181",
+    });
+    const facts = factsFor(5);
+    const attrs = elementAttributes(
+      renderActivemqXml(s, facts, facts.nodes[4] as NodeFacts),
+      "replicatedLevelDB",
+    );
+    assert.equal(attrs.replicas, "5");
+    assert.equal(attrs.sync, "quorum_disk");
+    assert.equal(attrs.zkSessionTimeout, "4000ms");
+    assert.equal(attrs.zkPath, "/amq/group-a");
+    assert.equal(attrs.bind, `tcp://${nodeAddress(5)}:41619`);
+    assert.equal(attrs.hostname, nodeAddress(5));
+    assert.equal(attrs.zkAddress, [1, 2, 3, 4, 5].map((i) => `${nodeAddress(i)}:12181`).join(","));
+  });
+
+  void it("differs between nodes only in bind and hostname (brokerName and the rest are identical)", () => {
+    const facts = factsFor(5);
+    const withoutOwnAddress = (node: NodeFacts) =>
+      renderActivemqXml(DEFAULTS, facts, node)
+        .split("\n")
+        .filter((l) => !/^\s*(bind|hostname)="/.test(l))
+        .join("\n");
+    const first = withoutOwnAddress(facts.nodes[0] as NodeFacts);
+    for (const node of facts.nodes) {
+      const xml = renderActivemqXml(DEFAULTS, facts, node);
+      assert.equal(elementAttributes(xml, "broker").brokerName, "amq-ha");
+      assert.equal(withoutOwnAddress(node), first, `node ${node.index}`);
+    }
+  });
+
+  void it("takes brokerName from the settings", () => {
+    const s = parseSettings({ brokerName: "orders-ha" });
+    assert.equal(elementAttributes(renderActivemqXml(s, facts3, node2), "broker").brokerName, "orders-ha");
+  });
+
+  void it("opens only an OpenWire connector on the OpenWire port", () => {
+    assert.equal(countOf(xml2, /<transportConnector\b/), 1);
+    const connector = elementAttributes(xml2, "transportConnector");
+    assert.equal(connector.name, "openwire");
+    assert.match(connector.uri as string, /^tcp:\/\/0\.0\.0\.0:61616\?/);
+    for (const other of ["amqp", "stomp", "mqtt", "ws://", "auto"]) {
+      assert.ok(!xml2.includes(other), `mentions ${other}`);
+    }
+    const custom = renderActivemqXml(parseSettings({ openwirePort: "41616" }), facts3, node2);
+    assert.match(
+      elementAttributes(custom, "transportConnector").uri as string,
+      /^tcp:\/\/0\.0\.0\.0:41616\?/,
+    );
+  });
+
+  void it("turns the scheduler and the remote JMX connector off, and anonymous access off", () => {
+    assert.equal(elementAttributes(xml2, "broker").schedulerSupport, "false");
+    const management = /<managementContext>\s*<managementContext\b([^>]*)\/>/.exec(xml2);
+    assert.ok(management, "no nested managementContext");
+    assert.equal(attributesOf(management[1] as string).createConnector, "false");
+    assert.equal(elementAttributes(xml2, "simpleAuthenticationPlugin").anonymousAccessAllowed, "false");
+  });
+
+  void it("reads credentials through placeholders, never writing a secret into activemq.xml", () => {
+    const user = elementAttributes(xml2, "authenticationUser");
+    assert.equal(user.username, "${activemq.username}");
+    assert.equal(user.password, "${activemq.password}");
+    assert.ok(xml2.includes("<value>file:${activemq.conf}/credentials.properties</value>"));
+    for (const facts of [factsFor(3), factsFor(5)]) {
+      for (const node of facts.nodes) {
+        for (const settings of [DEFAULTS, KAHADB]) {
+          const xml = renderActivemqXml(settings, facts, node);
+          for (const secret of Object.values(SECRETS)) {
+            assert.ok(!xml.includes(secret), `node ${node.index}: a secret in activemq.xml`);
+          }
+        }
+      }
+    }
+  });
+
+  void it("writes the credentials to credentials.properties", () => {
+    assert.equal(
+      renderCredentialsProperties(DEFAULTS, SECRETS),
+      "# Rendered by the activemq-ha Pulumi program. Secret: readable by root and the activemq group only.\n" +
+        "activemq.username=app\n" +
+        `activemq.password=${SECRETS.brokerPassword}\n` +
+        `activemq.replicationToken=${SECRETS.replicationToken}\n`,
+    );
+  });
+
+  void it("escapes the characters Java properties files treat specially", () => {
+    const text = renderCredentialsProperties(DEFAULTS, {
+      ...SECRETS,
+      brokerPassword: "a:b=c#d!e\\f",
+    });
+    assert.ok(text.includes("activemq.password=a\\:b\\=c\\#d\\!e\\\\f\n"), text);
+  });
+
+  void it("writes the console login in Jetty's realm format", () => {
+    assert.equal(
+      renderJettyRealm(parseSettings({ consoleUser: "ops" }), SECRETS),
+      `# Rendered by the activemq-ha Pulumi program. Secret.\nops: ${SECRETS.consolePassword}, admin\n`,
+    );
+  });
+
+  void it("shared-kahadb uses KahaDB on the shared store with a shared-file-locker, and no replication", () => {
+    const facts = factsFor(3, { sharedStoreHost: "fs-1.efs.example" });
+    const xml = renderActivemqXml(KAHADB, facts, node2);
+    assert.equal(countOf(xml, /<replicatedLevelDB\b/), 0);
+    assert.equal(countOf(xml, /<kahaDB\b/), 1);
+    const kaha = elementAttributes(xml, "kahaDB");
+    assert.equal(kaha.directory, "/mnt/activemq-shared/kahadb");
+    assert.equal(kaha.lockKeepAlivePeriod, "2000");
+    assert.match(xml, /<kahaDB\b[^>]*>\s*<locker>\s*<shared-file-locker\b[^>]*\/>\s*<\/locker>\s*<\/kahaDB>/);
+    // Every node's file is the same: nothing in it is per node.
+    for (const node of facts.nodes) {
+      assert.equal(renderActivemqXml(KAHADB, facts, node), xml);
+    }
+  });
+
+  void it("renderActivemqXml embeds exactly renderBrokerElement, indented by two spaces", () => {
+    const broker = renderBrokerElement(DEFAULTS, facts3, node2);
+    const indented = broker
+      .split("\n")
+      .map((l) => (l === "" ? l : `  ${l}`))
+      .join("\n");
+    assert.ok(xml2.includes(indented));
+  });
+});
+
+void describe("lib/render/services", () => {
+  void it("restarts a failed broker, as the activemq user, after its ZooKeeper session has expired", () => {
+    for (const raw of [
+      {},
+      { zkSessionTimeoutMs: "5000" },
+      { zkSessionTimeoutMs: "2000", brokerRestartDelaySeconds: "3" },
+    ]) {
+      const s = parseSettings(raw);
+      const unit = renderBrokerUnit(s);
+      assert.deepStrictEqual(unitValues(unit, "Restart"), ["on-failure"]);
+      const restartSec = unitValues(unit, "RestartSec");
+      assert.equal(restartSec.length, 1);
+      assert.ok(Number(restartSec[0]) * 1000 > s.activemq.zkSessionTimeoutMs, `RestartSec=${restartSec[0]}`);
+      assert.equal(Number(restartSec[0]), s.activemq.restartDelaySeconds);
+      assert.deepStrictEqual(unitValues(unit, "User"), ["activemq"]);
+      const nofile = unitValues(unit, "LimitNOFILE");
+      assert.equal(nofile.length, 1);
+      assert.ok(Number(nofile[0]) >= 65536, `LimitNOFILE=${nofile[0]}`);
+      assert.deepStrictEqual(unitValues(unit, "ExecStart"), [
+        "/opt/apache-activemq-5.16.8/bin/activemq console",
+      ]);
+    }
+  });
+
+  void it("orders the broker after ZooKeeper in replicated-leveldb, and behind the shared mount in shared-kahadb", () => {
+    assert.deepStrictEqual(unitValues(renderBrokerUnit(DEFAULTS), "After"), [
+      "network-online.target zookeeper.service",
+    ]);
+    const kaha = renderBrokerUnit(KAHADB);
+    assert.deepStrictEqual(unitValues(kaha, "After"), ["network-online.target"]);
+    assert.deepStrictEqual(unitValues(kaha, "RequiresMountsFor"), ["/mnt/activemq-shared"]);
+  });
+
+  void it("the broker environment carries the JDK 17 fixes in replicated-leveldb and keeps remote JMX off", () => {
+    const env = renderBrokerEnv(DEFAULTS);
+    const opts = unitValues(env, "ACTIVEMQ_OPTS");
+    assert.equal(opts.length, 1);
+    const value = opts[0] as string;
+    assert.match(value, /^".*"$/);
+    for (const flag of [
+      "--add-opens java.base/java.nio=ALL-UNNAMED",
+      "--add-exports java.base/jdk.internal.ref=ALL-UNNAMED",
+      "-Dzookeeper.sasl.client=false",
+      "-Xms1024M",
+      "-Xmx1024M",
+    ]) {
+      assert.ok(value.includes(flag), `ACTIVEMQ_OPTS lacks ${flag}`);
+    }
+    assert.ok(env.split("\n").includes('ACTIVEMQ_SUNJMX_START=""'), env);
+    assert.ok(!env.includes("jmxremote"));
+    assert.ok(env.split("\n").includes('ACTIVEMQ_HOME="/opt/apache-activemq-5.16.8"'));
+    assert.ok(env.split("\n").includes('ACTIVEMQ_BASE="/opt/activemq-base"'));
+  });
+
+  void it("the shared-kahadb environment has no LevelDB or ZooKeeper client flags", () => {
+    const env = renderBrokerEnv(KAHADB);
+    assert.ok(!env.includes("--add-opens"));
+    assert.ok(!env.includes("zookeeper.sasl"));
+    assert.ok(env.split("\n").includes('ACTIVEMQ_SUNJMX_START=""'));
+    assert.ok(env.split("\n").includes('ACTIVEMQ_HOME="/opt/apache-activemq-5.19.9"'));
+  });
+
+  void it("the ZooKeeper unit runs the configured version's server with its heap", () => {
+    const unit = renderZookeeperUnit(parseSettings({ zookeeperVersion: "3.9.5", zookeeperHeapMb: "768" }));
+    const exec = unitValues(unit, "ExecStart");
+    assert.equal(exec.length, 1);
+    assert.ok(exec[0]?.includes("-Xms768m -Xmx768m"), exec[0]);
+    assert.ok(
+      exec[0]?.includes('"/opt/apache-zookeeper-3.9.5-bin/lib/*:/opt/apache-zookeeper-3.9.5-bin/conf"'),
+      exec[0],
+    );
+    assert.ok(
+      exec[0]?.endsWith("org.apache.zookeeper.server.quorum.QuorumPeerMain /etc/zookeeper/zoo.cfg"),
+      exec[0],
+    );
+    assert.deepStrictEqual(unitValues(unit, "User"), ["zookeeper"]);
+    assert.deepStrictEqual(unitValues(unit, "Restart"), ["on-failure"]);
+  });
+});
+
+void describe("lib/render/jetty", () => {
+  function jettyPort(xml: string): { host?: string; port?: string } {
+    const bean = /<bean id="jettyPort"[^>]*>([\s\S]*?)<\/bean>/.exec(xml);
+    assert.ok(bean, "no jettyPort bean");
+    const props: Record<string, string> = {};
+    for (const m of (bean[1] as string).matchAll(/<property name="(\w+)" value="([^"]*)"\/>/g)) {
+      props[m[1] as string] = m[2] as string;
+    }
+    return props;
+  }
+
+  void it("listens on 127.0.0.1 by default", () => {
+    assert.deepStrictEqual(jettyPort(renderJettyXml(DEFAULTS)), { host: "127.0.0.1", port: "8161" });
+  });
+
+  void it("listens on every interface only when consoleCidrs open it, on the configured port", () => {
+    const s = parseSettings({ consoleCidrs: "203.0.113.0/24", consolePort: "18161" });
+    assert.deepStrictEqual(jettyPort(renderJettyXml(s)), { host: "0.0.0.0", port: "18161" });
+  });
+
+  void it("serves only the /admin context: no /api (Jolokia)", () => {
+    const xml = renderJettyXml(DEFAULTS);
+    const contexts = [...xml.matchAll(/<property name="contextPath" value="([^"]*)"\/>/g)].map((m) => m[1]);
+    assert.deepStrictEqual(contexts, ["/admin"]);
+    assert.ok(!xml.includes("/api"));
+    assert.ok(!xml.toLowerCase().includes("jolokia"));
+  });
+
+  void it("has no secret in it (the realm file holds the login)", () => {
+    const xml = renderJettyXml(DEFAULTS);
+    assert.ok(xml.includes('value="${activemq.conf}/jetty-realm.properties"'));
+    for (const secret of Object.values(SECRETS)) {
+      assert.ok(!xml.includes(secret));
+    }
+  });
+});

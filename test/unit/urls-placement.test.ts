@@ -1,0 +1,112 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { checkZoneCount, spreadAcrossZones, ZONES_USED } from "../../lib/placement";
+import { parseSettings } from "../../lib/settings";
+import { failoverUrl, zookeeperConnect } from "../../lib/urls";
+
+const ADDRESSES = ["10.0.0.10", "10.0.64.10", "10.0.128.10"];
+
+void describe("lib/urls", () => {
+  void it("failoverUrl lists the brokers in order with fast reconnect options", () => {
+    assert.equal(
+      failoverUrl(parseSettings({}), ADDRESSES),
+      "failover:(tcp://10.0.0.10:61616,tcp://10.0.64.10:61616,tcp://10.0.128.10:61616)" +
+        "?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100",
+    );
+  });
+
+  void it("failoverUrl follows the OpenWire port and reconnect settings", () => {
+    const s = parseSettings({
+      openwirePort: "51515",
+      failoverInitialReconnectDelayMs: "25",
+      failoverMaxReconnectDelayMs: "2000",
+    });
+    assert.equal(
+      failoverUrl(s, ["192.0.2.1", "192.0.2.2"]),
+      "failover:(tcp://192.0.2.1:51515,tcp://192.0.2.2:51515)?randomize=false&initialReconnectDelay=25&maxReconnectDelay=2000",
+    );
+  });
+
+  void it("failoverUrl refuses an empty broker list", () => {
+    assert.throws(() => failoverUrl(parseSettings({}), []), /at least one broker address/);
+  });
+
+  void it("zookeeperConnect joins host:clientPort in the order given", () => {
+    assert.equal(
+      zookeeperConnect(parseSettings({}), ADDRESSES),
+      "10.0.0.10:2181,10.0.64.10:2181,10.0.128.10:2181",
+    );
+    assert.equal(
+      zookeeperConnect(parseSettings({ zookeeperClientPort: "12181" }), ["a.example", "b.example"]),
+      "a.example:12181,b.example:12181",
+    );
+  });
+});
+
+void describe("lib/placement", () => {
+  const ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
+
+  void it("puts three nodes in three distinct zones, in zone order", () => {
+    const placed = spreadAcrossZones(3, ZONES);
+    assert.deepStrictEqual(placed, ZONES);
+    assert.equal(new Set(placed).size, 3);
+  });
+
+  void it("puts five nodes round-robin over three zones", () => {
+    assert.deepStrictEqual(spreadAcrossZones(5, ZONES), [
+      "eu-west-1a",
+      "eu-west-1b",
+      "eu-west-1c",
+      "eu-west-1a",
+      "eu-west-1b",
+    ]);
+  });
+
+  void it("refuses to place nodes without zones", () => {
+    assert.throws(() => spreadAcrossZones(3, []), /no availability zones/);
+  });
+
+  void it("never lets one zone hold a majority, so losing any zone keeps a quorum (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(3, 5, 7),
+        fc.uniqueArray(fc.stringMatching(/^[a-z]{2}-[a-z]+-\d[a-f]$/), {
+          minLength: ZONES_USED,
+          maxLength: ZONES_USED,
+        }),
+        (n, zones) => {
+          const placed = spreadAcrossZones(n, zones);
+          assert.equal(placed.length, n);
+          const quorum = Math.floor(n / 2) + 1;
+          for (const zone of zones) {
+            const inZone = placed.filter((z) => z === zone).length;
+            assert.ok(inZone < quorum, `${inZone} of ${n} nodes in ${zone}`);
+            assert.ok(n - inZone >= quorum, `losing ${zone} leaves ${n - inZone} of ${n}`);
+          }
+          // Round-robin: the counts differ by at most one.
+          const counts = zones.map((zone) => placed.filter((z) => z === zone).length);
+          assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, String(counts));
+        },
+      ),
+    );
+  });
+
+  void it("checkZoneCount refuses fewer than three zones, naming the region and its zones", () => {
+    assert.throws(
+      () => checkZoneCount(["xx-test-1a", "xx-test-1b"], "xx-test-1"),
+      (e: Error) => {
+        assert.ok(e.message.includes("region xx-test-1"), e.message);
+        assert.ok(e.message.includes("2 availability zone(s) (xx-test-1a, xx-test-1b)"), e.message);
+        assert.ok(e.message.includes(`needs ${ZONES_USED}`), e.message);
+        return true;
+      },
+    );
+    assert.throws(() => checkZoneCount([], "xx-empty-1"), /region xx-empty-1 offers 0 availability zone/);
+  });
+
+  void it("checkZoneCount accepts three or more zones", () => {
+    assert.doesNotThrow(() => checkZoneCount(ZONES, "eu-west-1"));
+    assert.doesNotThrow(() => checkZoneCount([...ZONES, "eu-west-1d"], "eu-west-1"));
+  });
+});
