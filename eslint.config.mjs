@@ -16,7 +16,9 @@ export default tseslint.config(
         "error",
         // node:test reports a failing describe/it itself; awaiting them is not needed.
         {
-          allowForKnownSafeCalls: [{ from: "package", name: ["describe", "it", "test", "suite"], package: "node:test" }],
+          allowForKnownSafeCalls: [
+            { from: "package", name: ["describe", "it", "test", "suite"], package: "node:test" },
+          ],
         },
       ],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
