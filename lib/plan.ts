@@ -251,7 +251,9 @@ export function buildPlan(settings: StackSettings): PlanStep[] {
       timeoutMinutes: 10,
       input: (facts) => {
         const node = nodeOf(facts, n);
-        const conf = ACTIVEMQ.confDir;
+        // The broker reads its configuration as group activemq; secrets are not world-readable.
+        const conf = (name: string, content: string, mode: string) =>
+          managed(`${ACTIVEMQ.confDir}/${name}`, content, "root", ACTIVEMQ.user, mode);
         return {
           args: [
             settings.haMode,
@@ -260,28 +262,14 @@ export function buildPlan(settings: StackSettings): PlanStep[] {
             activemqHome(settings.activemq.version),
           ],
           files: [
-            managed(
-              `${conf}/activemq.xml`,
-              renderActivemqXml(settings, facts, node),
-              "root",
-              ACTIVEMQ.user,
-              "0640",
-            ),
-            managed(
-              `${conf}/credentials.properties`,
-              renderCredentialsProperties(settings, facts.secrets),
-              "root",
-              ACTIVEMQ.user,
-              "0640",
-            ),
-            managed(
-              `${conf}/jetty-realm.properties`,
-              renderJettyRealm(settings, facts.secrets),
-              "root",
-              ACTIVEMQ.user,
-              "0640",
-            ),
-            managed(`${conf}/jetty.xml`, renderJettyXml(settings), "root", ACTIVEMQ.user, "0644"),
+            conf("activemq.xml", renderActivemqXml(settings, facts, node), "0640"),
+            conf("credentials.properties", renderCredentialsProperties(settings, facts.secrets), "0640"),
+            ...(settings.webConsole
+              ? [
+                  conf("jetty-realm.properties", renderJettyRealm(settings, facts.secrets), "0640"),
+                  conf("jetty.xml", renderJettyXml(settings), "0644"),
+                ]
+              : []),
             managed(ACTIVEMQ.envFile, renderBrokerEnv(settings), "root", "root", "0644"),
             managed(
               `/etc/systemd/system/${ACTIVEMQ.unit}`,

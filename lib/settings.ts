@@ -40,6 +40,8 @@ export interface StackSettings {
   readonly clientSecurityGroupIds: readonly string[];
   readonly sshCidrs?: readonly Cidr[]; // undefined: the deployer's public address, looked up by config.ts
   readonly consoleCidrs: readonly Cidr[];
+  /** Run the web console (on 127.0.0.1 unless consoleCidrs open it). */
+  readonly webConsole: boolean;
   readonly sshPublicKey?: string; // given with the sshPrivateKey secret, or both absent (generated)
   readonly ports: Ports;
   readonly artifactBaseUrl: string;
@@ -116,6 +118,7 @@ export const SETTING_NAMES = [
   "clientSecurityGroupIds",
   "sshCidrs",
   "consoleCidrs",
+  "webConsole",
   "sshPublicKey",
   "sshPrivateKey",
   "openwirePort",
@@ -226,6 +229,10 @@ export function parseSettings(raw: RawSettings): StackSettings {
         );
       }
     }
+  }
+  const webConsole = r.bool("webConsole", true);
+  if (!webConsole && consoleCidrs.length > 0) {
+    r.problem("consoleCidrs", consoleCidrs.map((c) => c.text).join(","), "none when webConsole is false");
   }
   const clientSecurityGroupIds =
     r.list("clientSecurityGroupIds", /^sg-[0-9a-f]{8,17}$/, "security group ids like sg-0123456789abcdef0") ??
@@ -342,6 +349,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
     clientSecurityGroupIds,
     ...(sshCidrs !== undefined ? { sshCidrs } : {}),
     consoleCidrs,
+    webConsole,
     ...(sshPublicKey !== undefined ? { sshPublicKey } : {}),
     ports,
     artifactBaseUrl,

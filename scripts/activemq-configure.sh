@@ -11,13 +11,12 @@ ensure_system_user activemq /var/lib/activemq
 install -d -o activemq -g activemq -m 0750 /var/lib/activemq /var/lib/activemq/tmp /var/log/activemq
 install -d -o root -g activemq -m 0750 /etc/activemq
 
-# The distribution's other configuration files (logging, JAAS, Jolokia policy) come along unchanged; the
-# files this step renders are left to apply_manifest.
-managed=" $(cut -f2 "$STEP_FILES/MANIFEST" | tr '\n' ' ') "
-for source in "$home"/conf/*; do
+# The distribution's logging configuration comes along unchanged. Nothing else of its conf/ does: its sample
+# logins (admin/admin), keystores and JAAS files are not used by the rendered configuration.
+for name in log4j.properties log4j2.properties logging.properties java.security; do
+  source="$home/conf/$name"
+  target="/etc/activemq/$name"
   [[ -f "$source" ]] || continue
-  target="/etc/activemq/$(basename "$source")"
-  [[ "$managed" == *" $target "* ]] && continue
   if ! cmp -s "$source" "$target"; then
     install -o root -g activemq -m 0640 "$source" "$target"
     CHANGED_FILES+=("$target")

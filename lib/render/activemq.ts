@@ -116,7 +116,7 @@ export function renderActivemqXml(settings: StackSettings, facts: ClusterFacts, 
     `    <property name="locations">\n      <value>file:\${activemq.conf}/credentials.properties</value>\n    </property>\n` +
     `  </bean>\n` +
     broker +
-    `  <import resource="jetty.xml"/>\n` +
+    (settings.webConsole ? `  <import resource="jetty.xml"/>\n` : "") +
     `</beans>\n`
   );
 }

@@ -50,7 +50,6 @@ export function brokerJvmOptions(settings: StackSettings): string[] {
     `-Xms${a.heapMb}M`,
     `-Xmx${a.heapMb}M`,
     "-Djava.util.logging.config.file=logging.properties",
-    `-Djava.security.auth.login.config=${ACTIVEMQ.confDir}/login.config`,
   ];
   if (settings.haMode === "replicated-leveldb") {
     options.push(

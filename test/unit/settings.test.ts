@@ -50,6 +50,7 @@ void describe("lib/settings parseSettings", () => {
       rootVolumeSizeGiB: 20,
       clientSecurityGroupIds: [],
       consoleCidrs: [],
+      webConsole: true,
       ports: {
         openwire: 61616,
         replication: 61619,

@@ -1,0 +1,142 @@
+// The provisioning plan's shape: which steps exist in each mode, in what order, and what they depend on.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { buildPlan, PlanStep } from "../../lib/plan";
+import { parseSettings, RawSettings } from "../../lib/settings";
+import { factsFor } from "./helpers";
+
+const planFor = (raw: RawSettings) => buildPlan(parseSettings(raw));
+const index = (plan: PlanStep[], id: string) => plan.findIndex((s) => s.id === id);
+
+describe("lib/plan buildPlan", () => {
+  for (const nodeCount of [3, 5]) {
+    it(`orders every step after what it depends on, and runs each host's steps in order (${nodeCount} nodes)`, () => {
+      const plan = planFor({ nodeCount: String(nodeCount) });
+      const ids = plan.map((s) => s.id);
+      assert.equal(new Set(ids).size, ids.length, "step ids are unique");
+      plan.forEach((step, i) => {
+        for (const dep of [...step.dependsOn, ...step.rerunWith]) {
+          const at = index(plan, dep);
+          assert.ok(at >= 0 && at < i, `${step.id} comes after ${dep}`);
+        }
+      });
+      for (let n = 1; n <= nodeCount; n++) {
+        const own = plan.filter((s) => s.node === n && !s.action.endsWith("-gate")).map((s) => s.action);
+        assert.deepEqual(own, [
+          "host-ready",
+          "jdk",
+          "zookeeper-install",
+          "zookeeper-configure",
+          "zookeeper-settle",
+          "activemq-install",
+          "activemq-configure",
+          "activemq-settle",
+        ]);
+      }
+    });
+
+    it(`configures every ZooKeeper before any broker starts, and ends with the readiness gates (${nodeCount} nodes)`, () => {
+      const plan = planFor({ nodeCount: String(nodeCount) });
+      const lastZk = Math.max(
+        ...plan.filter((s) => s.action.startsWith("zookeeper-")).map((s) => index(plan, s.id)),
+      );
+      const firstBroker = Math.min(
+        ...plan.filter((s) => s.action === "activemq-configure").map((s) => index(plan, s.id)),
+      );
+      assert.ok(lastZk < firstBroker);
+      assert.equal(plan[lastZk]?.action, "zookeeper-gate");
+      assert.equal(plan[plan.length - 1]?.action, "activemq-gate");
+      for (const configure of plan.filter((s) => s.action === "activemq-configure")) {
+        assert.ok(configure.dependsOn.includes(`n${nodeCount}-zookeeper-gate`), configure.id);
+      }
+      // One host at a time: node n's configure waits for node n-1's.
+      for (let n = 2; n <= nodeCount; n++) {
+        for (const service of ["zookeeper", "activemq"]) {
+          const step = plan.find((s) => s.id === `n${n}-${service}-configure`) as PlanStep;
+          assert.ok(step.dependsOn.includes(`n${n - 1}-${service}-configure`), step.id);
+        }
+      }
+    });
+  }
+
+  it("re-runs what follows a changed step: configure with install, settle with configure, gates with every configure", () => {
+    const plan = planFor({});
+    const step = (id: string) => plan.find((s) => s.id === id) as PlanStep;
+    assert.deepEqual(step("n2-zookeeper-configure").rerunWith, ["n2-zookeeper-install"]);
+    assert.deepEqual(step("n2-activemq-settle").rerunWith, ["n2-activemq-configure"]);
+    assert.deepEqual(step("n3-activemq-gate").rerunWith, [
+      "n1-activemq-configure",
+      "n2-activemq-configure",
+      "n3-activemq-configure",
+    ]);
+  });
+
+  it("shared-kahadb without ZooKeeper: no ZooKeeper steps, a shared mount before each broker", () => {
+    const plan = planFor({ haMode: "shared-kahadb" });
+    assert.deepEqual(
+      plan.filter((s) => s.action.startsWith("zookeeper")),
+      [],
+    );
+    for (const n of [1, 2, 3]) {
+      const configure = plan.find((s) => s.id === `n${n}-activemq-configure`) as PlanStep;
+      assert.ok(configure.dependsOn.includes(`n${n}-shared-mount`));
+      const mount = plan.find((s) => s.id === `n${n}-shared-mount`) as PlanStep;
+      const files = mount.input(factsFor(3, { sharedStoreHost: "fs-1.efs.example" })).files;
+      assert.deepEqual(
+        files.map((f) => f.path),
+        ["/etc/systemd/system/mnt-activemq\\x2dshared.mount"],
+      );
+      assert.match(files[0]?.content ?? "", /^What=fs-1\.efs\.example:\/$/m);
+    }
+    const install = plan.find((s) => s.id === "n1-activemq-install") as PlanStep;
+    assert.equal(install.input(factsFor(3)).args.length, 6, "no extra jars outside replicated-leveldb");
+  });
+
+  it("shared-kahadb with zookeeperDeploy keeps the ensemble", () => {
+    const plan = planFor({ haMode: "shared-kahadb", zookeeperDeploy: "true" });
+    assert.equal(plan.filter((s) => s.action === "zookeeper-configure").length, 3);
+  });
+
+  it("webConsole=false: no console files and no jetty import", () => {
+    const files = (raw: RawSettings) =>
+      (planFor(raw).find((s) => s.id === "n1-activemq-configure") as PlanStep).input(factsFor(3)).files;
+    const on = files({});
+    const off = files({ webConsole: "false" });
+    assert.deepEqual(
+      on.map((f) => f.path).filter((p) => !off.map((f) => f.path).includes(p)),
+      ["/etc/activemq/jetty-realm.properties", "/etc/activemq/jetty.xml"],
+    );
+    const xml = (list: typeof on) => list.find((f) => f.path === "/etc/activemq/activemq.xml")?.content ?? "";
+    assert.match(xml(on), /<import resource="jetty.xml"\/>/);
+    assert.doesNotMatch(xml(off), /jetty/);
+  });
+
+  it("downloads from the configured mirrors, with the pinned checksum when given", () => {
+    const pin = "a".repeat(128);
+    const plan = planFor({ artifactBaseUrl: "https://mirror.example/apache/", zookeeperSha512: pin });
+    const zk = (plan.find((s) => s.id === "n1-zookeeper-install") as PlanStep).input(factsFor(3)).args;
+    assert.deepEqual(zk, [
+      "https://mirror.example/apache/zookeeper/zookeeper-3.8.6/apache-zookeeper-3.8.6-bin.tar.gz",
+      "https://mirror.example/apache/zookeeper/zookeeper-3.8.6/apache-zookeeper-3.8.6-bin.tar.gz.sha512",
+      pin,
+      "/opt/apache-zookeeper-3.8.6-bin",
+      "/opt/zookeeper",
+    ]);
+    const amq = (plan.find((s) => s.id === "n1-activemq-install") as PlanStep).input(factsFor(3)).args;
+    assert.deepEqual(amq.slice(0, 6), [
+      "https://mirror.example/apache/activemq/5.16.8/apache-activemq-5.16.8-bin.tar.gz",
+      "https://mirror.example/apache/activemq/5.16.8/apache-activemq-5.16.8-bin.tar.gz.sha512",
+      "",
+      "/opt/apache-activemq-5.16.8",
+      "/opt/activemq",
+      "/opt/activemq-base",
+    ]);
+    // The JDK 17 fixes: two jars from the Maven mirror, each with its SHA-1 pin.
+    assert.equal(amq.length, 10);
+    assert.match(
+      amq[6] ?? "",
+      /^https:\/\/repo1\.maven\.org\/maven2\/com\/google\/guava\/failureaccess\/1\.0\.1\//,
+    );
+    assert.equal(amq[7], "1dcf1de382a0bf95a3d8b0849546c88bac1292c9");
+  });
+});
