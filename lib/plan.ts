@@ -80,7 +80,7 @@ export const LEVELDB_EXTRA_JARS = [
   {
     // The bundled 3.4.14 client cannot connect on JDK 14+ (ZOOKEEPER-3779); this one can.
     path: "org/apache/zookeeper/zookeeper/3.4.6/zookeeper-3.4.6.jar",
-    sha1: "01b2502e29da1ebaade2357cd1de7b7dd9fb1d4f",
+    sha1: "01b2502e29da1ebaade2357cd1de35a855fa3755",
   },
 ] as const;
 

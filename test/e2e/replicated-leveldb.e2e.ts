@@ -1,0 +1,326 @@
+// Cluster-in-a-box, replicated-leveldb mode: the program's own provisioning plan on three real Debian 12 hosts
+// (systemd-nspawn, one network namespace each, a private bridge), downloading from a local mirror.
+// ZooKeeper is built from Debian's packages at test time. The broker checks need a 5.16.x distribution:
+// E2E_ACTIVEMQ_DIST=/path/apache-activemq-5.16.8-bin.tar.gz and E2E_MAVEN_DIR=<dir in Maven layout holding the
+// extra jars of lib/plan.ts LEVELDB_EXTRA_JARS>; without them those checks are skipped, and the summary says so.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { ClusterFacts } from "../../lib/facts";
+import { zookeeperHome } from "../../lib/layout";
+import { buildPlan, PlanStep } from "../../lib/plan";
+import { StackSettings } from "../../lib/settings";
+import { box, BoxInfo, boxUp, sshRun, waitFor } from "./lib/box";
+import {
+  boxFacts,
+  boxSettings,
+  brokersAccepting,
+  buildProbe,
+  failoverRounds,
+  Figures,
+  MIRROR,
+  publish,
+  REPO,
+  serviceStartStamp,
+  unpackDist,
+  WORK,
+} from "./lib/cluster-box";
+import { runPlan, StepFailed } from "./lib/executor";
+
+const ZOOKEEPER_VERSION = "3.8.0"; // what Debian 12 packages
+const ROUNDS = Number(process.env.E2E_ROUNDS ?? "5");
+const amqDist = process.env.E2E_ACTIVEMQ_DIST;
+const mavenDir = process.env.E2E_MAVEN_DIR;
+const brokerSkip =
+  amqDist && mavenDir
+    ? false
+    : "no ActiveMQ 5.16.x distribution given (set E2E_ACTIVEMQ_DIST and E2E_MAVEN_DIR): broker checks NOT run";
+const amqVersion = amqDist ? /apache-activemq-([\d.]+)-bin/.exec(path.basename(amqDist))?.[1] : undefined;
+
+const figures = new Figures();
+let info: BoxInfo;
+let settings: StackSettings;
+let facts: ClusterFacts;
+let plan: PlanStep[];
+const isZookeeperPhase = (s: PlanStep) => !s.action.startsWith("activemq-");
+
+function stepTimer(label: string) {
+  return ({ step, result }: { step: PlanStep; result: { seconds: number; code: number } }) =>
+    figures.add(
+      `${label} ${step.id}: ${result.seconds.toFixed(1)} s${result.code === 0 ? "" : ` (exit ${result.code})`}`,
+    );
+}
+
+async function zkModes(): Promise<Map<number, string>> {
+  const modes = new Map<number, string>();
+  for (const h of info.hosts) {
+    const r = await sshRun(info, h.address, `exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && cat <&3`);
+    modes.set(h.index, /^Mode: (\w+)/m.exec(r.stdout)?.[1] ?? "none");
+  }
+  return modes;
+}
+
+const leaders = (modes: Map<number, string>) => [...modes].filter(([, m]) => m === "leader").map(([n]) => n);
+
+describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
+  before(() => {
+    assert.equal(
+      process.getuid?.(),
+      0,
+      "the cluster-in-a-box needs root (network namespaces, systemd-nspawn)",
+    );
+    box("down");
+    rmSync(MIRROR, { recursive: true, force: true });
+    mkdirSync(MIRROR, { recursive: true });
+    let t = Date.now();
+    execFileSync(
+      "bash",
+      [path.join(REPO, "test/e2e/box/build-zookeeper-artifact.sh"), path.join(WORK, "built")],
+      {
+        stdio: ["ignore", "inherit", "inherit"],
+      },
+    );
+    publish(
+      path.join(
+        WORK,
+        "built",
+        "zookeeper",
+        `zookeeper-${ZOOKEEPER_VERSION}`,
+        `apache-zookeeper-${ZOOKEEPER_VERSION}-bin.tar.gz`,
+      ),
+      `zookeeper/zookeeper-${ZOOKEEPER_VERSION}`,
+    );
+    // The tampered mirror: the same tarball, a wrong published checksum.
+    const tampered = publish(
+      path.join(
+        MIRROR,
+        "zookeeper",
+        `zookeeper-${ZOOKEEPER_VERSION}`,
+        `apache-zookeeper-${ZOOKEEPER_VERSION}-bin.tar.gz`,
+      ),
+      `tampered/zookeeper/zookeeper-${ZOOKEEPER_VERSION}`,
+    );
+    writeFileSync(`${tampered}.sha512`, `${"0".repeat(128)}  ${path.basename(tampered)}\n`);
+    if (amqDist && mavenDir && amqVersion) {
+      publish(amqDist, `activemq/${amqVersion}`);
+      symlinkSync(path.resolve(mavenDir), path.join(MIRROR, "maven"));
+    }
+    figures.add(`artifacts ready: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    t = Date.now();
+    info = boxUp(3);
+    figures.add(`hosts up (rootfs + boot of 3 hosts): ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    box("mirror", MIRROR);
+    settings = boxSettings(info, {
+      zookeeperVersion: ZOOKEEPER_VERSION,
+      ...(amqVersion ? { activemqVersion: amqVersion } : {}),
+    });
+    facts = boxFacts(info);
+    plan = buildPlan(settings);
+  });
+
+  after(() => {
+    figures.print(`cluster-in-a-box summary (replicated-leveldb${brokerSkip ? "; " + brokerSkip : ""})`);
+    if (!process.env.E2E_KEEP) {
+      box("down");
+    }
+  });
+
+  it("tampered artifact: a wrong .sha512 stops the install with a clear message, nothing installed or running", async () => {
+    const tamperedSettings = boxSettings(info, {
+      zookeeperVersion: ZOOKEEPER_VERSION,
+      artifactBaseUrl: `http://${info.bridgeAddress}:8080/tampered`,
+    });
+    const steps = buildPlan(tamperedSettings).filter(
+      (s) => s.node === 1 && ["host-ready", "jdk", "zookeeper-install"].includes(s.action),
+    );
+    const error = await runPlan(steps, facts, info).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof StepFailed, "the install step must fail");
+    assert.equal(error.run.step.action, "zookeeper-install");
+    assert.match(error.run.result.stderr, /checksum mismatch for apache-zookeeper-3\.8\.0-bin\.tar\.gz/);
+    assert.match(error.run.result.stderr, /Nothing was installed/);
+    const host = info.hosts[0]!.address;
+    const left = await sshRun(
+      info,
+      host,
+      `ls -d ${zookeeperHome(ZOOKEEPER_VERSION)} /opt/zookeeper 2>&1; systemctl is-active zookeeper.service`,
+    );
+    assert.match(left.stdout, /No such file or directory[\s\S]*No such file or directory/);
+    assert.match(left.stdout, /^inactive$/m);
+    figures.add("tampered artifact: install refused, nothing installed, no service running — PASS");
+  });
+
+  it("provisions the ZooKeeper ensemble with the program's own plan", async () => {
+    await runPlan(plan.filter(isZookeeperPhase), facts, info, stepTimer("step"));
+  });
+
+  it("ZooKeeper: active as user zookeeper everywhere, exactly one leader, myid matches server.N, data replicates", async () => {
+    for (const h of info.hosts) {
+      const r = await sshRun(
+        info,
+        h.address,
+        "systemctl is-active zookeeper.service; ps -o user= -p $(systemctl show -p MainPID --value zookeeper.service); " +
+          "cat /var/lib/zookeeper/myid; grep '^server\\.' /etc/zookeeper/zoo.cfg",
+      );
+      const [active, user, myid, ...servers] = r.stdout.trim().split("\n");
+      assert.equal(active, "active", `zookeeper on node ${h.index}`);
+      assert.equal(user?.trim(), "zookeeper");
+      assert.equal(myid, String(h.index));
+      assert.ok(
+        servers.includes(`server.${myid}=${h.address}:2888:3888`),
+        `server.${myid} names ${h.address}`,
+      );
+      assert.equal(servers.length, 3);
+    }
+    const modes = await zkModes();
+    assert.equal(leaders(modes).length, 1, `modes: ${JSON.stringify([...modes])}`);
+    assert.equal([...modes.values()].filter((m) => m === "follower").length, 2);
+    const zkCli = (address: string, args: string) =>
+      sshRun(
+        info,
+        address,
+        `java -cp '/opt/zookeeper/lib/*' org.apache.zookeeper.ZooKeeperMain -server 127.0.0.1:2181 ${args} 2>&1`,
+      );
+    const value = `written-on-node-1-${Date.now()}`;
+    await zkCli(info.hosts[0]!.address, `create /e2e-probe ${value}`);
+    const read = await zkCli(info.hosts[2]!.address, "get /e2e-probe");
+    assert.match(read.stdout, new RegExp(value), "a znode written on node 1 is read on node 3");
+    figures.add(`ZooKeeper: ${JSON.stringify(Object.fromEntries(modes))}; znode replicated — PASS`);
+  });
+
+  it("ZooKeeper fault: the leader's host powered off → a new leader; powered on → it rejoins as follower", async () => {
+    const [leader] = leaders(await zkModes());
+    assert.ok(leader);
+    const t = Date.now();
+    box("poweroff", String(leader));
+    const others = info.hosts.filter((h) => h.index !== leader);
+    const newLeader = await waitFor(
+      async () => {
+        for (const h of others) {
+          const r = await sshRun(
+            info,
+            h.address,
+            `exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && cat <&3`,
+          );
+          if (/^Mode: leader/m.test(r.stdout)) {
+            return h.index;
+          }
+        }
+        return undefined;
+      },
+      60_000,
+      100,
+    );
+    assert.ok(newLeader, "a new leader within 60 s");
+    figures.add(
+      `ZooKeeper leader node ${leader} powered off: node ${newLeader} leads after ${((Date.now() - t) / 1000).toFixed(1)} s`,
+    );
+    const t2 = Date.now();
+    box("poweron", String(leader));
+    const back = await waitFor(
+      async () => {
+        const r = await sshRun(
+          info,
+          info.hosts[leader - 1]!.address,
+          `exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && cat <&3`,
+        );
+        return /^Mode: follower/m.test(r.stdout) ? true : undefined;
+      },
+      120_000,
+      500,
+    );
+    assert.ok(back, `node ${leader} rejoins as follower within 120 s`);
+    figures.add(
+      `node ${leader} powered on: follower again after ${((Date.now() - t2) / 1000).toFixed(1)} s — PASS`,
+    );
+  });
+
+  it(
+    "brokers: the plan starts one master accepting on 61616, the others replicate as slaves",
+    { skip: brokerSkip },
+    async () => {
+      await runPlan(
+        plan.filter((s) => !isZookeeperPhase(s)),
+        facts,
+        info,
+        stepTimer("step"),
+      );
+      const masters = await brokersAccepting(info, settings.ports.openwire);
+      assert.equal(masters.length, 1, `accepting: ${JSON.stringify(masters)}`);
+      for (const h of info.hosts.filter((x) => x.index !== masters[0])) {
+        const r = await sshRun(
+          info,
+          h.address,
+          `ss -Htn state established '( dport = :${settings.ports.replication} )'`,
+        );
+        assert.match(
+          r.stdout,
+          new RegExp(
+            `${info.hosts[masters[0]! - 1]!.address.replace(/\./g, "\\.")}:${settings.ports.replication}`,
+          ),
+          `node ${h.index} replicates from the master`,
+        );
+      }
+      figures.add(`brokers: master node ${masters[0]}, slaves replicating — PASS`);
+    },
+  );
+
+  it("idempotency: running the whole plan again changes and restarts nothing", async () => {
+    const units = brokerSkip ? ["zookeeper.service"] : ["zookeeper.service", "activemq.service"];
+    const stamps = async () =>
+      Promise.all(info.hosts.flatMap((h) => units.map((u) => serviceStartStamp(info, h.address, u))));
+    const before = await stamps();
+    const steps = brokerSkip ? plan.filter(isZookeeperPhase) : plan;
+    const runs = await runPlan(steps, facts, info);
+    const after = await stamps();
+    assert.deepEqual(after, before, "no service was restarted");
+    const changes = runs.filter((r) =>
+      /\b(updated|restarted|started|installed|added|removed|created|mounted) /.test(r.result.stdout),
+    );
+    assert.deepEqual(
+      changes.map((r) => `${r.step.id}: ${r.result.stdout.trim()}`),
+      [],
+      "no step changed anything",
+    );
+    figures.add(`idempotency: ${runs.length} steps re-run, nothing changed, no restart — PASS`);
+  });
+
+  it(
+    `failover: a client on failoverUrl keeps sending while the master's host dies, ${ROUNDS} rounds`,
+    { skip: brokerSkip },
+    async () => {
+      const classpath = buildProbe(unpackDist(amqDist as string));
+      const result = await failoverRounds(info, settings, facts, classpath, {
+        rounds: ROUNDS,
+        figures,
+        roundTimeoutMs: 60_000,
+        killMaster: async (master) => {
+          box("poweroff", String(master));
+        },
+        restore: async (node) => {
+          box("poweron", String(node));
+          const address = info.hosts[node - 1]!.address;
+          const slave = await waitFor(
+            async () => {
+              const r = await sshRun(
+                info,
+                address,
+                `ss -Htn state established '( dport = :${settings.ports.replication} )'`,
+              );
+              return r.stdout.trim() !== "" ? true : undefined;
+            },
+            180_000,
+            1000,
+          );
+          assert.ok(slave, `node ${node} rejoins as a replicating slave within 180 s`);
+        },
+      });
+      // Lost and duplicated messages are this store's measured weakness (NOTES): reported, not asserted.
+      assert.equal(result.failoverMs.length, ROUNDS);
+    },
+  );
+});
