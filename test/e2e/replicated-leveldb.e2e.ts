@@ -4,8 +4,7 @@
 // E2E_ACTIVEMQ_DIST=/path/apache-activemq-5.16.8-bin.tar.gz and E2E_MAVEN_DIR=<dir in Maven layout holding the
 // extra jars of lib/plan.ts LEVELDB_EXTRA_JARS>; without them those checks are skipped, and the summary says so.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { symlinkSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ClusterFacts } from "../../lib/facts";
@@ -22,7 +21,9 @@ import {
   Figures,
   MIRROR,
   publish,
-  REPO,
+  publishTampered,
+  resetBox,
+  runBuildScript,
   serviceStartStamp,
   unpackDist,
   WORK,
@@ -71,18 +72,10 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
       0,
       "the cluster-in-a-box needs root (network namespaces, systemd-nspawn)",
     );
-    box("down");
-    rmSync(MIRROR, { recursive: true, force: true });
-    mkdirSync(MIRROR, { recursive: true });
+    resetBox();
     let t = Date.now();
-    execFileSync(
-      "bash",
-      [path.join(REPO, "test/e2e/box/build-zookeeper-artifact.sh"), path.join(WORK, "built")],
-      {
-        stdio: ["ignore", "inherit", "inherit"],
-      },
-    );
-    publish(
+    runBuildScript("test/e2e/box/build-zookeeper-artifact.sh", path.join(WORK, "built"));
+    const zookeeper = publish(
       path.join(
         WORK,
         "built",
@@ -92,17 +85,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
       ),
       `zookeeper/zookeeper-${ZOOKEEPER_VERSION}`,
     );
-    // The tampered mirror: the same tarball, a wrong published checksum.
-    const tampered = publish(
-      path.join(
-        MIRROR,
-        "zookeeper",
-        `zookeeper-${ZOOKEEPER_VERSION}`,
-        `apache-zookeeper-${ZOOKEEPER_VERSION}-bin.tar.gz`,
-      ),
-      `tampered/zookeeper/zookeeper-${ZOOKEEPER_VERSION}`,
-    );
-    writeFileSync(`${tampered}.sha512`, `${"0".repeat(128)}  ${path.basename(tampered)}\n`);
+    publishTampered(zookeeper, `zookeeper/zookeeper-${ZOOKEEPER_VERSION}`);
     if (amqDist && mavenDir && amqVersion) {
       publish(amqDist, `activemq/${amqVersion}`);
       symlinkSync(path.resolve(mavenDir), path.join(MIRROR, "maven"));

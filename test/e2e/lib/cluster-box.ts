@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { ClusterFacts } from "../../../lib/facts";
 import { parseSettings, RawSettings, StackSettings } from "../../../lib/settings";
 import { failoverUrl } from "../../../lib/urls";
-import { BoxInfo, sshRun, sleep, waitFor } from "./box";
+import { box, BoxInfo, sshRun, sleep, waitFor } from "./box";
 import { analyze } from "./failover-figures";
 
 export const REPO = path.resolve(__dirname, "..", "..", "..");
@@ -43,6 +43,26 @@ export function publish(tarball: string, relativeDir: string): string {
   }
   writeFileSync(`${target}.sha512`, `${sha512File(target)}  ${path.basename(target)}\n`);
   return target;
+}
+
+/** A release tarball whose published checksum is wrong: the same bytes under `tampered/`, a .sha512 of zeros. */
+export function publishTampered(tarball: string, relativeDir: string): void {
+  const copy = publish(tarball, `tampered/${relativeDir}`);
+  writeFileSync(`${copy}.sha512`, `${"0".repeat(128)}  ${path.basename(copy)}\n`);
+}
+
+/** Runs a build script of the e2e (test/e2e/...) with its output on this process's. */
+export function runBuildScript(relativeScript: string, ...args: string[]): void {
+  execFileSync("bash", [path.join(REPO, relativeScript), ...args], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+}
+
+/** Starts from a clean box and an empty mirror directory. */
+export function resetBox(): void {
+  box("down");
+  rmSync(MIRROR, { recursive: true, force: true });
+  mkdirSync(MIRROR, { recursive: true });
 }
 
 export function mirrorBaseUrl(info: BoxInfo): string {
