@@ -291,6 +291,13 @@ export function parseSettings(raw: RawSettings): StackSettings {
   const zookeeperVersion = r.version("zookeeperVersion", DEFAULT_ZOOKEEPER_VERSION, checkZookeeperVersion);
   const tickTimeMs = r.int("zookeeperTickTimeMs", 1000, { min: 200, max: 10000 });
   const zkSessionTimeoutMs = r.int("zkSessionTimeoutMs", 2000, { min: 1000, max: 60000 });
+  if (zkSessionTimeoutMs % 1000 !== 0) {
+    r.problem(
+      "zkSessionTimeoutMs",
+      String(zkSessionTimeoutMs),
+      "a whole number of seconds in ms (e.g. 2000): the store reads its session timeout in whole seconds",
+    );
+  }
   if (zkSessionTimeoutMs > 20 * tickTimeMs) {
     r.problem(
       "zkSessionTimeoutMs",

@@ -38,7 +38,8 @@ export function renderPersistenceAdapter(
       hostname: node.privateIp,
       zkAddress: zookeeperConnectString(settings, facts.nodes),
       zkPath: a.zkPath,
-      zkSessionTimeout: `${a.zkSessionTimeoutMs}ms`,
+      // The store parses this with linkedin's Timespan, which knows no "ms": whole seconds only.
+      zkSessionTimeout: `${a.zkSessionTimeoutMs / 1000}s`,
       sync: a.replicationSync,
       securityToken: "${activemq.replicationToken}",
       // Stops a promoted slave from trusting the replayed producer audit, which swallowed acknowledged

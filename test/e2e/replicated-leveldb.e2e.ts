@@ -143,16 +143,17 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
 
   it("ZooKeeper: active as user zookeeper everywhere, exactly one leader, myid matches server.N, data replicates", async () => {
     for (const h of info.hosts) {
-      const r = await sshRun(
-        info,
-        h.address,
-        "systemctl is-active zookeeper.service; ps -o user= -p $(systemctl show -p MainPID --value zookeeper.service); " +
-          "cat /var/lib/zookeeper/myid; grep '^server\\.' /etc/zookeeper/zoo.cfg",
+      const ask = async (command: string) => (await sshRun(info, h.address, `sudo ${command}`)).stdout.trim();
+      assert.equal(
+        await ask("systemctl is-active zookeeper.service"),
+        "active",
+        `zookeeper on node ${h.index}`,
       );
-      const [active, user, myid, ...servers] = r.stdout.trim().split("\n");
-      assert.equal(active, "active", `zookeeper on node ${h.index}`);
-      assert.equal(user?.trim(), "zookeeper");
+      const pid = await ask("systemctl show -p MainPID --value zookeeper.service");
+      assert.equal(await ask(`ps -o user= -p ${pid}`), "zookeeper");
+      const myid = await ask("cat /var/lib/zookeeper/myid");
       assert.equal(myid, String(h.index));
+      const servers = (await ask("grep '^server\\.' /etc/zookeeper/zoo.cfg")).split("\n");
       assert.ok(
         servers.includes(`server.${myid}=${h.address}:2888:3888`),
         `server.${myid} names ${h.address}`,

@@ -176,7 +176,7 @@ void describe("lib/render/activemq", () => {
       hostname: ip2,
       zkAddress: [1, 2, 3].map((i) => `${nodeAddress(i)}:2181`).join(","),
       zkPath: "/activemq/leveldb-stores",
-      zkSessionTimeout: "2000ms",
+      zkSessionTimeout: "2s",
       sync: "quorum_mem",
       securityToken: "${activemq.replicationToken}",
       maxFailoverProducersToTrack: "0",
@@ -205,7 +205,7 @@ void describe("lib/render/activemq", () => {
     );
     assert.equal(attrs.replicas, "5");
     assert.equal(attrs.sync, "quorum_disk");
-    assert.equal(attrs.zkSessionTimeout, "4000ms");
+    assert.equal(attrs.zkSessionTimeout, "4s");
     assert.equal(attrs.zkPath, "/amq/group-a");
     assert.equal(attrs.bind, `tcp://${nodeAddress(5)}:41619`);
     assert.equal(attrs.hostname, nodeAddress(5));
