@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "bin/", "**/*.js", "**/*.mjs"] },
+  { ignores: ["node_modules/", "bin/", ".e2e/", ".pulumi-state/", "**/*.js", "**/*.mjs"] },
   ...tseslint.configs.recommended,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

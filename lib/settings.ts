@@ -158,19 +158,20 @@ export function parseSettings(raw: RawSettings): StackSettings {
   const r = new Reader(raw);
   for (const key of Object.keys(raw)) {
     if (raw[key] !== undefined && !(SETTING_NAMES as readonly string[]).includes(key)) {
-      r.problem(
-        key,
-        raw[key] as string,
-        `a known setting (see Pulumi.yaml); known: ${SETTING_NAMES.join(", ")}`,
-      );
+      // The value is not repeated: an unknown key may hold a secret.
+      r.unknown(key);
     }
   }
 
   const haMode = r.oneOf("haMode", HA_MODES, "replicated-leveldb");
   const nodeCount = r.int("nodeCount", 3, { min: 3, max: 7, odd: true });
 
-  const vpcId = r.text("vpcId");
-  const subnetIds = r.list("subnetIds");
+  const vpcId = r.pattern("vpcId", /^vpc-[0-9a-f]{8,17}$/, "a VPC id like vpc-0123456789abcdef0");
+  const subnetIds = r.list(
+    "subnetIds",
+    /^subnet-[0-9a-f]{8,17}$/,
+    "subnet ids like subnet-0123456789abcdef0",
+  );
   let network: NetworkSettings;
   if (vpcId !== undefined || subnetIds !== undefined) {
     if (vpcId === undefined || subnetIds === undefined || subnetIds.length < 3) {
@@ -180,8 +181,9 @@ export function parseSettings(raw: RawSettings): StackSettings {
         "both set together: an existing VPC id and at least 3 of its subnets, each in a different availability zone",
       );
     }
-    if (raw.vpcCidr !== undefined) {
-      r.problem("vpcCidr", raw.vpcCidr, "unset when vpcId is given (the existing VPC has its own block)");
+    const vpcCidr = r.text("vpcCidr");
+    if (vpcCidr !== undefined) {
+      r.problem("vpcCidr", vpcCidr, "empty when vpcId is given (the existing VPC has its own block)");
     }
     network = { kind: "existing", vpcId: vpcId ?? "", subnetIds: subnetIds ?? [] };
   } else {
@@ -204,7 +206,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
     "an EC2 instance type such as t3.medium or m6i.large",
     "t3.medium",
   ) as string;
-  if (/^t[234]g?\.(nano|micro|small)$/.test(instanceType)) {
+  if (/^t[234][ag]?\.(nano|micro|small)$/.test(instanceType)) {
     r.problem(
       "instanceType",
       instanceType,
@@ -219,13 +221,14 @@ export function parseSettings(raw: RawSettings): StackSettings {
   for (const [key, blocks] of [
     ["clientCidrs", clientCidrs],
     ["consoleCidrs", consoleCidrs],
+    ["sshCidrs", sshCidrs],
   ] as const) {
     for (const block of blocks ?? []) {
       if (isWholeInternet(block)) {
         r.problem(
           key,
           block.text,
-          "a block narrower than the whole Internet: the broker must not be open to everyone",
+          "a block narrower than the whole Internet: no port of the cluster is open to everyone",
         );
       }
     }
@@ -280,14 +283,9 @@ export function parseSettings(raw: RawSettings): StackSettings {
   const artifactBaseUrl = r.url("artifactBaseUrl", "https://archive.apache.org/dist");
   const mavenBaseUrl = r.url("mavenBaseUrl", "https://repo1.maven.org/maven2");
 
-  const zookeeperDeploy = r.bool("zookeeperDeploy", haMode === "replicated-leveldb");
-  if (haMode === "replicated-leveldb" && !zookeeperDeploy) {
-    r.problem(
-      "zookeeperDeploy",
-      "false",
-      "true in haMode replicated-leveldb: the brokers elect their master through it",
-    );
-  }
+  // replicated-leveldb always needs the ensemble (the brokers elect their master through it); in shared-kahadb
+  // it is optional, for other users of ZooKeeper.
+  const zookeeperDeploy = r.bool("zookeeperDeploy", false) || haMode === "replicated-leveldb";
   const zookeeperVersion = r.version("zookeeperVersion", DEFAULT_ZOOKEEPER_VERSION, checkZookeeperVersion);
   const tickTimeMs = r.int("zookeeperTickTimeMs", 1000, { min: 200, max: 10000 });
   const zkSessionTimeoutMs = r.int("zkSessionTimeoutMs", 2000, { min: 1000, max: 60000 });
@@ -328,14 +326,10 @@ export function parseSettings(raw: RawSettings): StackSettings {
     );
   }
 
-  const restartDelaySeconds = r.int(
-    "brokerRestartDelaySeconds",
-    Math.ceil((zkSessionTimeoutMs * 2) / 1000) + 1,
-    {
-      min: 1,
-      max: 600,
-    },
-  );
+  // 0 (Pulumi.yaml's default) means: derived from the session.
+  const restartDelaySeconds =
+    r.int("brokerRestartDelaySeconds", 0, { min: 0, max: 600 }) ||
+    Math.ceil((zkSessionTimeoutMs * 2) / 1000) + 1;
   if (haMode === "replicated-leveldb" && restartDelaySeconds * 1000 <= zkSessionTimeoutMs) {
     r.problem(
       "brokerRestartDelaySeconds",
@@ -436,6 +430,10 @@ class Reader {
   private readonly problems: string[] = [];
 
   constructor(private readonly raw: RawSettings) {}
+
+  unknown(key: string): void {
+    this.problems.push(`${key}: not a setting of this stack (a typo?); known: ${SETTING_NAMES.join(", ")}`);
+  }
 
   problem(key: string, given: string, allowed: string): void {
     this.problems.push(`${key}: got "${given}"; allowed: ${allowed}`);
@@ -553,6 +551,9 @@ class Reader {
       this.problem(key, text, "a list of strings: a JSON array or comma-separated text");
       return undefined;
     }
+    if (items.length === 0) {
+      return undefined; // an empty list is Pulumi.yaml's default: unset
+    }
     const seen = new Set<string>();
     for (const item of items as string[]) {
       if (seen.has(item.toLowerCase())) {
@@ -589,7 +590,11 @@ class Reader {
       const parsed = parseCidr(item);
       if (typeof parsed === "string") {
         this.problem(key, item, `CIDR blocks: ${parsed}`);
-      } else if (blocks.some((b) => b.text === parsed.text)) {
+      } else if (
+        blocks.some((b) => b.text === parsed.text) &&
+        items.indexOf(item) === items.lastIndexOf(item)
+      ) {
+        // (the same text twice was already reported by list())
         this.problem(key, item, `each block once (${parsed.text} is listed twice)`);
       } else {
         blocks.push(parsed);

@@ -116,9 +116,10 @@ export function renderBrokerUnit(settings: StackSettings): string {
       `WorkingDirectory=${ACTIVEMQ.dataDir}`,
       `ExecStart=${home}/bin/activemq console`,
       "SuccessExitStatus=143",
-      // A broker sometimes dies at start (NOTES fix 4), so restart on failure; but only after its old
-      // ZooKeeper session has expired, or it can come back as a slave of its own dead address.
-      "Restart=on-failure",
+      // Always, not only on failure: a broker sometimes dies at start (NOTES fix 4), and a shared-store master
+      // that loses its lock stops itself and exits cleanly; either way the host must stand by again. Only after
+      // its old ZooKeeper session has expired, though, or it can come back as a slave of its own dead address.
+      "Restart=always",
       `RestartSec=${a.restartDelaySeconds}`,
       "TimeoutStopSec=60",
       "LimitNOFILE=65536",

@@ -12,13 +12,16 @@ if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules ]]; then
   npm ci
 fi
 
-if ! pulumi whoami >/dev/null 2>&1; then
-  mkdir -p .pulumi-state
-  pulumi login "file://$PWD/.pulumi-state"
+# Not logged in to any backend: keep state in a file backend inside the project, for this command only
+# (PULUMI_BACKEND_URL, so the CLI's global login is left alone).
+if [[ -z "${PULUMI_BACKEND_URL:-}" ]] && ! pulumi whoami >/dev/null 2>&1; then
   if [[ -z "${PULUMI_CONFIG_PASSPHRASE:-}" && -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]]; then
     echo "Local state: set PULUMI_CONFIG_PASSPHRASE (it encrypts this stack's secrets) and run again." >&2
     exit 1
   fi
+  mkdir -p .pulumi-state
+  export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
+  echo "State: $PULUMI_BACKEND_URL"
 fi
 
 stack="${STACK:-dev}"

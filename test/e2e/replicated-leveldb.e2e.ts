@@ -243,8 +243,9 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
         );
         assert.match(
           r.stdout,
+          // ss shows IPv4 peers of a dual-stack socket as [::ffff:a.b.c.d].
           new RegExp(
-            `${info.hosts[masters[0]! - 1]!.address.replace(/\./g, "\\.")}:${settings.ports.replication}`,
+            `${info.hosts[masters[0]! - 1]!.address.replace(/\./g, "\\.")}\\]?:${settings.ports.replication}\\b`,
           ),
           `node ${h.index} replicates from the master`,
         );

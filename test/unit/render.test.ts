@@ -331,7 +331,7 @@ void describe("lib/render/services", () => {
     ]) {
       const s = parseSettings(raw);
       const unit = renderBrokerUnit(s);
-      assert.deepStrictEqual(unitValues(unit, "Restart"), ["on-failure"]);
+      assert.deepStrictEqual(unitValues(unit, "Restart"), ["always"]);
       const restartSec = unitValues(unit, "RestartSec");
       assert.equal(restartSec.length, 1);
       assert.ok(Number(restartSec[0]) * 1000 > s.activemq.zkSessionTimeoutMs, `RestartSec=${restartSec[0]}`);

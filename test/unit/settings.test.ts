@@ -1,5 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import YAML from "yaml";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
@@ -248,20 +249,23 @@ void describe("lib/settings parseSettings", () => {
   void describe("existing network", () => {
     void it("accepts vpcId with three subnets", () => {
       assert.deepStrictEqual(
-        accepted({ vpcId: "vpc-1", subnetIds: '["subnet-a","subnet-b","subnet-c"]' }).network,
+        accepted({
+          vpcId: "vpc-0a1b2c3d",
+          subnetIds: '["subnet-0000000a","subnet-0000000b","subnet-0000000c"]',
+        }).network,
         {
           kind: "existing",
-          vpcId: "vpc-1",
-          subnetIds: ["subnet-a", "subnet-b", "subnet-c"],
+          vpcId: "vpc-0a1b2c3d",
+          subnetIds: ["subnet-0000000a", "subnet-0000000b", "subnet-0000000c"],
         },
       );
     });
 
     void it("refuses vpcId without subnetIds", () => {
       assertRefused(
-        { vpcId: "vpc-0abc" },
+        { vpcId: "vpc-0abc1234" },
         "vpcId/subnetIds",
-        "vpc-0abc / (unset)",
+        "vpc-0abc1234 / (unset)",
         "both set together",
         "at least 3",
       );
@@ -269,23 +273,27 @@ void describe("lib/settings parseSettings", () => {
 
     void it("refuses subnetIds without vpcId, and fewer than three subnets", () => {
       assertRefused(
-        { subnetIds: "subnet-a,subnet-b,subnet-c" },
+        { subnetIds: "subnet-0000000a,subnet-0000000b,subnet-0000000c" },
         "vpcId/subnetIds",
-        "(unset) / subnet-a,subnet-b,subnet-c",
+        "(unset) / subnet-0000000a,subnet-0000000b,subnet-0000000c",
       );
       assertRefused(
-        { vpcId: "vpc-1", subnetIds: "subnet-a,subnet-b" },
+        { vpcId: "vpc-0a1b2c3d", subnetIds: "subnet-0000000a,subnet-0000000b" },
         "vpcId/subnetIds",
-        "vpc-1 / subnet-a,subnet-b",
+        "vpc-0a1b2c3d / subnet-0000000a,subnet-0000000b",
       );
     });
 
     void it("refuses vpcCidr together with vpcId", () => {
       assertRefused(
-        { vpcId: "vpc-1", subnetIds: "subnet-a,subnet-b,subnet-c", vpcCidr: "10.0.0.0/16" },
+        {
+          vpcId: "vpc-0a1b2c3d",
+          subnetIds: "subnet-0000000a,subnet-0000000b,subnet-0000000c",
+          vpcCidr: "10.0.0.0/16",
+        },
         "vpcCidr",
         "10.0.0.0/16",
-        "unset when vpcId is given",
+        "empty when vpcId is given",
       );
     });
   });
@@ -454,13 +462,8 @@ void describe("lib/settings parseSettings", () => {
       assert.equal(accepted({ brokerRestartDelaySeconds: "3" }).activemq.restartDelaySeconds, 3);
     });
 
-    void it("refuses zookeeperDeploy=false in replicated-leveldb, accepts it in shared-kahadb", () => {
-      assertRefused(
-        { zookeeperDeploy: "false" },
-        "zookeeperDeploy",
-        "false",
-        "true in haMode replicated-leveldb",
-      );
+    void it("always deploys ZooKeeper in replicated-leveldb; in shared-kahadb only when zookeeperDeploy=true", () => {
+      assert.equal(accepted({ zookeeperDeploy: "false" }).zookeeper.deploy, true);
       assert.equal(accepted({ haMode: "shared-kahadb", zookeeperDeploy: "false" }).zookeeper.deploy, false);
       assert.equal(accepted({ haMode: "shared-kahadb", zookeeperDeploy: "true" }).zookeeper.deploy, true);
       assertRefused({ zookeeperDeploy: "yes" }, "zookeeperDeploy", "yes", "true or false");
@@ -497,10 +500,13 @@ void describe("lib/settings parseSettings", () => {
       assert.equal(s.sshPublicKey, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI me@host");
     });
 
-    void it("refuses a typo of a known key", () => {
-      const line = assertRefused({ nodecount: "3" }, "nodecount", "3", "a known setting");
+    void it("refuses a typo of a known key without repeating its value (it may be a secret)", () => {
+      const problems = problemsOf({ sshPrivatekey: "-----BEGIN OPENSSH PRIVATE KEY----- s3cr3t" });
+      const line = problems.find((p) => p.startsWith("sshPrivatekey: not a setting of this stack"));
+      assert.ok(line, problems.join("\n"));
       // The list of known settings in the message shows the right spelling.
-      assert.ok(line.includes("nodeCount"), line);
+      assert.ok(line.includes("sshPrivateKey"), line);
+      assert.ok(!problems.join("\n").includes("s3cr3t"), "the value must not be echoed");
     });
 
     void it("reads tags from JSON and refuses anything but a map of strings", () => {
@@ -545,21 +551,25 @@ void describe("lib/settings parseSettings", () => {
     assert.equal(problems.length, Object.keys(raw).length);
   });
 
-  void it("knows exactly the settings Pulumi.yaml documents", () => {
-    const yaml = readFileSync(path.resolve(__dirname, "../../Pulumi.yaml"), "utf8").split("\n");
-    const start = yaml.indexOf("config:");
-    assert.ok(start >= 0, "Pulumi.yaml has no top-level config:");
-    const documented: string[] = [];
-    for (const line of yaml.slice(start + 1)) {
-      if (/^\S/.test(line)) {
-        break; // the next top-level key
-      }
-      const key = /^ {2}(\w+):$/.exec(line);
-      if (key) {
-        documented.push(key[1] as string);
-      }
+  void it("knows exactly the settings Pulumi.yaml documents, and Pulumi.yaml's defaults are the code's", () => {
+    const project = YAML.parse(readFileSync(path.resolve(__dirname, "../../Pulumi.yaml"), "utf8")) as {
+      config: Record<string, { type: string; default?: unknown; description?: string }>;
+    };
+    const declared = Object.keys(project.config);
+    // sshPrivateKey is a secret: Pulumi would require a value for a typed key without a default, and a secret
+    // has no plain-text default, so it is read but not declared.
+    assert.deepStrictEqual([...declared].sort(), SETTING_NAMES.filter((k) => k !== "sshPrivateKey").sort());
+    const raw: Record<string, string> = {};
+    for (const [key, spec] of Object.entries(project.config)) {
+      assert.ok(spec.default !== undefined, `${key} needs a default, or Pulumi makes it required`);
+      assert.ok((spec.description ?? "").length > 20, `${key} needs a description`);
+      // What the Pulumi engine hands the program: strings as they are, everything else as JSON.
+      raw[key] = typeof spec.default === "string" ? spec.default : JSON.stringify(spec.default);
     }
-    assert.equal(new Set(documented).size, documented.length, "a setting documented twice");
-    assert.deepStrictEqual([...documented].sort(), [...SETTING_NAMES].sort());
+    assert.deepStrictEqual(parseSettings(raw), parseSettings({}));
+    assert.deepStrictEqual(
+      parseSettings({ ...raw, haMode: "shared-kahadb" }),
+      parseSettings({ haMode: "shared-kahadb" }),
+    );
   });
 });
