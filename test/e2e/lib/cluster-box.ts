@@ -247,6 +247,14 @@ export async function failoverRounds(
     .filter((l) => l !== "")
     .map(Number);
   const figures = analyze(acked, got, kills);
+  const steady = acked.filter((a) => a.at < (kills[0] ?? Infinity));
+  if (steady.length > 1) {
+    const seconds =
+      ((steady[steady.length - 1] as { at: number }).at - (steady[0] as { at: number }).at) / 1000;
+    run.figures.add(
+      `throughput before the first kill: ${(steady.length / seconds).toFixed(0)} msg/s (one producer, synchronous persistent sends of small text messages)`,
+    );
+  }
   figures.rounds.forEach((r, i) =>
     run.figures.add(
       `round ${i + 1}: failover ${r.failoverMs === null ? "none" : `${(r.failoverMs / 1000).toFixed(2)} s`} (last ack before the kill to first after)`,
