@@ -25,26 +25,6 @@ done
 distribution_changes=("${CHANGED_FILES[@]}")
 apply_manifest
 CHANGED_FILES+=("${distribution_changes[@]}")
-if changed '/etc/systemd/system/*'; then
-  systemctl daemon-reload
-fi
-systemctl enable --quiet activemq.service
-
-if ! systemctl is-active --quiet activemq.service; then
-  systemctl start activemq.service
-  log "broker started"
-elif ((${#CHANGED_FILES[@]} > 0)); then
-  if [[ "$(broker_role "$mode" "$openwire" "$replication")" == master ]]; then
-    defer_restart activemq
-  else
-    systemctl restart activemq.service
-    log "standby broker restarted; waiting until it stands by again"
-    standing_by() { [[ "$(broker_role "$mode" "$openwire" "$replication")" =~ ^(slave|master)$ ]]; }
-    if ! wait_until 300 standing_by; then
-      show_log /var/log/activemq/activemq.out
-      die "the restarted broker did not rejoin its group within 300 s"
-    fi
-  fi
-else
-  log "broker unchanged and running"
-fi
+service_leads() { [[ "$(broker_role "$mode" "$openwire" "$replication")" == master ]]; }
+service_healthy() { [[ "$(broker_role "$mode" "$openwire" "$replication")" =~ ^(master|slave)$ ]]; }
+apply_service activemq /var/log/activemq/activemq.out 300

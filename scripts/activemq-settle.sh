@@ -6,14 +6,6 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 self=$1 mode=$2 openwire=$3 replication=$4
-if restart_pending activemq; then
-  systemctl restart activemq.service
-  clear_pending activemq
-  log "broker restarted (deferred until the slaves had restarted)"
-fi
-has_role() { [[ "$(broker_role "$mode" "$openwire" "$replication")" =~ ^(master|slave)$ ]]; }
-if ! wait_until 300 has_role; then
-  show_log /var/log/activemq/activemq.out
-  die "broker on node $self is '$(broker_role "$mode" "$openwire" "$replication")' after 300 s, expected master or slave"
-fi
+service_healthy() { [[ "$(broker_role "$mode" "$openwire" "$replication")" =~ ^(master|slave)$ ]]; }
+settle_service activemq /var/log/activemq/activemq.out 300 "node $self"
 log "node $self: $(broker_role "$mode" "$openwire" "$replication")"

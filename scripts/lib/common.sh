@@ -187,3 +187,50 @@ broker_role() {
     if (($(cut -d' ' -f1 /proc/uptime | tr -d .)0000 - since > 15000000)); then echo slave; else echo starting; fi
   fi
 }
+
+# The caller of apply_service and settle_service defines two probes for its service:
+#   service_leads    true when this host leads its group (ZooKeeper leader, broker master);
+#   service_healthy  true when the service has a role in its group again.
+
+# apply_service NAME LOG TIMEOUT: after apply_manifest, reload systemd if a unit changed and enable NAME; then
+# start it, or, when its files changed while it runs, restart it and wait until it is healthy. The leader's
+# restart is deferred to settle_service, which runs after every other host has restarted.
+apply_service() {
+  local name=$1 logfile=$2 timeout=$3
+  if changed '/etc/systemd/system/*'; then
+    systemctl daemon-reload
+  fi
+  systemctl enable --quiet "$name.service"
+  if ! systemctl is-active --quiet "$name.service"; then
+    systemctl start "$name.service"
+    log "$name started"
+  elif ((${#CHANGED_FILES[@]} > 0)); then
+    if service_leads; then
+      defer_restart "$name"
+    else
+      systemctl restart "$name.service"
+      log "$name restarted; waiting until it rejoins its group"
+      if ! wait_until "$timeout" service_healthy; then
+        show_log "$logfile"
+        die "$name did not rejoin its group within $timeout s"
+      fi
+    fi
+  else
+    log "$name unchanged and running"
+  fi
+}
+
+# settle_service NAME LOG TIMEOUT WHAT: applies a restart that apply_service deferred, then waits until the
+# service is healthy; WHAT names the host in the failure message.
+settle_service() {
+  local name=$1 logfile=$2 timeout=$3 what=$4
+  if restart_pending "$name"; then
+    systemctl restart "$name.service"
+    clear_pending "$name"
+    log "$name restarted (deferred until the rest of its group had restarted)"
+  fi
+  if ! wait_until "$timeout" service_healthy; then
+    show_log "$logfile"
+    die "$name on $what has no role in its group after $timeout s (is a quorum of hosts up?)"
+  fi
+}

@@ -10,6 +10,9 @@ import { parseSettings, RawSettings, StackSettings } from "../../../lib/settings
 import { failoverUrl } from "../../../lib/urls";
 import { box, BoxInfo, sshRun, sleep, waitFor } from "./box";
 import { analyze } from "./failover-figures";
+import { runPlan } from "./executor";
+import { PlanStep } from "../../../lib/plan";
+import assert from "node:assert/strict";
 
 export const REPO = path.resolve(__dirname, "..", "..", "..");
 /** Work files of a run (gitignored): the mirror, the compiled client, the client's records. */
@@ -113,6 +116,73 @@ export async function serviceStartStamp(info: BoxInfo, address: string, unit: st
     `systemctl show -p ActiveEnterTimestampMonotonic,MainPID --value ${unit}`,
   );
   return r.stdout.trim().replace(/\n/g, " ");
+}
+
+/** When each node's unit last became active (CLOCK_MONOTONIC µs, which all hosts of the box share). */
+export async function activeSince(info: BoxInfo, unit: string): Promise<number[]> {
+  return Promise.all(
+    info.hosts.map(async (h) => {
+      const r = await sshRun(
+        info,
+        h.address,
+        `systemctl show -p ActiveEnterTimestampMonotonic --value ${unit}`,
+      );
+      return Number(r.stdout.trim());
+    }),
+  );
+}
+
+const CHANGE_WORDS = /\b(updated|restarted|started|installed|added|removed|created|mounted) /;
+
+/**
+ * Runs the whole plan again on a provisioned box and asserts that no step changed anything and no unit was
+ * restarted. Returns how many steps ran.
+ */
+export async function assertPlanChangesNothing(
+  info: BoxInfo,
+  plan: readonly PlanStep[],
+  facts: ClusterFacts,
+  units: readonly string[],
+): Promise<number> {
+  const stamps = () =>
+    Promise.all(info.hosts.flatMap((h) => units.map((u) => serviceStartStamp(info, h.address, u))));
+  const before = await stamps();
+  const runs = await runPlan(plan, facts, info);
+  assert.deepEqual(await stamps(), before, "no service was restarted");
+  assert.deepEqual(
+    runs
+      .filter((r) => CHANGE_WORDS.test(r.result.stdout))
+      .map((r) => `${r.step.id}: ${r.result.stdout.trim()}`),
+    [],
+    "no step changed anything",
+  );
+  return runs.length;
+}
+
+/**
+ * Applies a changed plan and asserts the rolling restart: every node's unit restarted, the group's leader
+ * (ZooKeeper leader, broker master) last. Returns the order in which the nodes restarted.
+ */
+export async function assertRollingRestart(
+  info: BoxInfo,
+  plan: readonly PlanStep[],
+  facts: ClusterFacts,
+  unit: string,
+  leader: number,
+): Promise<number[]> {
+  const before = await activeSince(info, unit);
+  await runPlan(plan, facts, info);
+  const after = await activeSince(info, unit);
+  after.forEach((t, i) => assert.ok(t > (before[i] as number), `node ${i + 1}'s ${unit} restarted`));
+  const order = info.hosts
+    .map((h) => h.index)
+    .sort((a, b) => (after[a - 1] as number) - (after[b - 1] as number));
+  assert.equal(
+    order[order.length - 1],
+    leader,
+    `the leader (node ${leader}) restarts last; order ${order.join(", ")}`,
+  );
+  return order;
 }
 
 /** Compiles test/e2e/client/FailoverProbe.java against an unpacked broker distribution. */
