@@ -7,32 +7,46 @@ const HEADER = "# Rendered by the activemq-ha Pulumi program; pulumi up overwrit
 /** Hardening that both JVM services tolerate: they write only under /var. */
 const HARDENING = ["NoNewPrivileges=true", "ProtectSystem=full", "ProtectHome=true", "PrivateTmp=true"];
 
-export function renderZookeeperUnit(settings: StackSettings): string {
-  const z = settings.zookeeper;
-  // The versioned path (not the /opt/zookeeper link) makes an upgrade change this file, and so restart the service.
-  const home = zookeeperHome(z.version);
+/** What differs between the two JVM services' units; the rest (user, hardening, logging, limits) is shared. */
+interface JvmServiceUnit {
+  readonly description: string;
+  readonly documentation: string;
+  readonly after: readonly string[];
+  readonly unitExtra?: readonly string[];
+  readonly user: string;
+  readonly workingDirectory: string;
+  readonly execStart: string;
+  readonly restart: "on-failure" | "always";
+  readonly restartSeconds: number;
+  readonly logFile: string;
+}
+
+function renderJvmServiceUnit(u: JvmServiceUnit): string {
   return (
     HEADER +
     [
       "[Unit]",
-      "Description=Apache ZooKeeper ensemble member",
-      "Documentation=https://zookeeper.apache.org/doc/current/zookeeperAdmin.html",
+      `Description=${u.description}`,
+      `Documentation=${u.documentation}`,
       "Wants=network-online.target",
-      "After=network-online.target",
+      `After=${u.after.join(" ")}`,
+      ...(u.unitExtra ?? []),
+      // Keep trying for as long as it takes: a cluster member that gives up restarting is a lost standby.
       "StartLimitIntervalSec=0",
       "",
       "[Service]",
       "Type=simple",
-      `User=${ZOOKEEPER.user}`,
-      `Group=${ZOOKEEPER.user}`,
-      `WorkingDirectory=${ZOOKEEPER.dataDir}`,
-      `ExecStart=/usr/bin/java -Xms${z.heapMb}m -Xmx${z.heapMb}m -Dzookeeper.log.dir=${ZOOKEEPER.logDir} ` +
-        `-cp "${home}/lib/*:${home}/conf" org.apache.zookeeper.server.quorum.QuorumPeerMain ${ZOOKEEPER.config}`,
+      `User=${u.user}`,
+      `Group=${u.user}`,
+      `WorkingDirectory=${u.workingDirectory}`,
+      `ExecStart=${u.execStart}`,
+      // 143 = stopped by SIGTERM, which is how systemd stops a JVM.
       "SuccessExitStatus=143",
-      "Restart=on-failure",
-      "RestartSec=5",
+      `Restart=${u.restart}`,
+      `RestartSec=${u.restartSeconds}`,
+      "TimeoutStopSec=60",
       "LimitNOFILE=65536",
-      `StandardOutput=append:${ZOOKEEPER.logDir}/zookeeper.out`,
+      `StandardOutput=append:${u.logFile}`,
       "StandardError=inherit",
       ...HARDENING,
       "",
@@ -41,6 +55,25 @@ export function renderZookeeperUnit(settings: StackSettings): string {
     ].join("\n") +
     "\n"
   );
+}
+
+export function renderZookeeperUnit(settings: StackSettings): string {
+  const z = settings.zookeeper;
+  // The versioned path (not the /opt/zookeeper link) makes an upgrade change this file, and so restart the service.
+  const home = zookeeperHome(z.version);
+  return renderJvmServiceUnit({
+    description: "Apache ZooKeeper ensemble member",
+    documentation: "https://zookeeper.apache.org/doc/current/zookeeperAdmin.html",
+    after: ["network-online.target"],
+    user: ZOOKEEPER.user,
+    workingDirectory: ZOOKEEPER.dataDir,
+    execStart:
+      `/usr/bin/java -Xms${z.heapMb}m -Xmx${z.heapMb}m -Dzookeeper.log.dir=${ZOOKEEPER.logDir} ` +
+      `-cp "${home}/lib/*:${home}/conf" org.apache.zookeeper.server.quorum.QuorumPeerMain ${ZOOKEEPER.config}`,
+    restart: "on-failure",
+    restartSeconds: 5,
+    logFile: `${ZOOKEEPER.logDir}/zookeeper.out`,
+  });
 }
 
 /** JVM options every broker needs on JDK 17 (NOTES "ActiveMQ 5.16.8 on JDK 17"). */
@@ -87,49 +120,21 @@ export function renderBrokerEnv(settings: StackSettings): string {
 
 export function renderBrokerUnit(settings: StackSettings): string {
   const a = settings.activemq;
-  const home = activemqHome(a.version);
-  const after = ["network-online.target"];
-  const extra: string[] = [];
-  if (settings.zookeeper.deploy) {
-    after.push(ZOOKEEPER.unit);
-  }
-  if (settings.haMode === "shared-kahadb") {
-    // Never start on an empty local directory: without the shared mount the broker would create a
-    // private store and become a second master.
-    extra.push(`RequiresMountsFor=${SHARED_STORE.mountPoint}`);
-  }
-  return (
-    HEADER +
-    [
-      "[Unit]",
-      `Description=Apache ActiveMQ Classic broker ${a.brokerName} (${settings.haMode} master/slave group)`,
-      "Documentation=https://activemq.apache.org/components/classic/documentation",
-      "Wants=network-online.target",
-      `After=${after.join(" ")}`,
-      ...extra,
-      "StartLimitIntervalSec=0",
-      "",
-      "[Service]",
-      "Type=simple",
-      `User=${ACTIVEMQ.user}`,
-      `Group=${ACTIVEMQ.user}`,
-      `WorkingDirectory=${ACTIVEMQ.dataDir}`,
-      `ExecStart=${home}/bin/activemq console`,
-      "SuccessExitStatus=143",
-      // Always, not only on failure: a broker sometimes dies at start (NOTES fix 4), and a shared-store master
-      // that loses its lock stops itself and exits cleanly; either way the host must stand by again. Only after
-      // its old ZooKeeper session has expired, though, or it can come back as a slave of its own dead address.
-      "Restart=always",
-      `RestartSec=${a.restartDelaySeconds}`,
-      "TimeoutStopSec=60",
-      "LimitNOFILE=65536",
-      `StandardOutput=append:${ACTIVEMQ.logDir}/activemq.out`,
-      "StandardError=inherit",
-      ...HARDENING,
-      "",
-      "[Install]",
-      "WantedBy=multi-user.target",
-    ].join("\n") +
-    "\n"
-  );
+  return renderJvmServiceUnit({
+    description: `Apache ActiveMQ Classic broker ${a.brokerName} (${settings.haMode} master/slave group)`,
+    documentation: "https://activemq.apache.org/components/classic/documentation",
+    after: ["network-online.target", ...(settings.zookeeper.deploy ? [ZOOKEEPER.unit] : [])],
+    // Never start on an empty local directory: without the shared mount the broker would create a private
+    // store and become a second master.
+    unitExtra: settings.haMode === "shared-kahadb" ? [`RequiresMountsFor=${SHARED_STORE.mountPoint}`] : [],
+    user: ACTIVEMQ.user,
+    workingDirectory: ACTIVEMQ.dataDir,
+    execStart: `${activemqHome(a.version)}/bin/activemq console`,
+    // Always, not only on failure: a broker sometimes dies at start (NOTES fix 4), and a shared-store master
+    // that loses its lock stops itself and exits cleanly; either way the host must stand by again. Only after
+    // its old ZooKeeper session has expired, though, or it can come back as a slave of its own dead address.
+    restart: "always",
+    restartSeconds: a.restartDelaySeconds,
+    logFile: `${ACTIVEMQ.logDir}/activemq.out`,
+  });
 }
