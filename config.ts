@@ -59,6 +59,12 @@ async function fetchWithTimeout(url: string): Promise<string> {
 
 export async function loadConfig(): Promise<StackConfig> {
   const settings = parseSettings(rawSettings());
+  if (settings.testOnlyAllowUnsupportedActiveMq) {
+    void pulumi.log.warn(
+      `testOnlyAllowUnsupportedActiveMq is set: ActiveMQ ${settings.activemq.version} is outside the supported ` +
+        `versions. This setting exists for test harnesses; never use it for a real stack.`,
+    );
+  }
   const sshCidrs = settings.sshCidrs ?? [await lookupDeployerCidr()];
   const sshPrivateKey = new pulumi.Config().getSecret("sshPrivateKey");
   return { settings, sshCidrs, ...(sshPrivateKey !== undefined ? { sshPrivateKey } : {}) };

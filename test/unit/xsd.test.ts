@@ -99,3 +99,55 @@ void describe("lib/render/activemq against the ActiveMQ 5.16.8 schema (xmllint)"
     assert.match(r.stderr, /mismatch/i);
   });
 });
+
+void describe("lib/render/activemq in shared-kahadb against a 5.17+ broker schema (xmllint)", () => {
+  // The 5.16.8 schema has no say over 5.17+ brokers; the schema of Debian's ActiveMQ 5.17.2 is extracted at test
+  // time from its activemq-spring jar (test/support/debian-activemq-xsd.sh), never committed.
+  let dir = "";
+  let schema = "";
+  let version = "";
+
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), "amq-xsd-517-"));
+    schema = path.join(dir, "activemq.xsd");
+    const r = spawnSync("bash", [path.resolve(__dirname, "../support/debian-activemq-xsd.sh"), schema], {
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, `extracting the 5.17 schema failed:\n${r.stderr}`);
+    version = r.stdout.trim();
+  });
+
+  after(() => {
+    if (dir) {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  void it("validates the broker element of every node (3 and 5 nodes, other lock keep-alive)", () => {
+    assert.match(version, /^5\.(1[7-9]|[2-9]\d)\./, `a 5.17+ schema, got ${version}`);
+    for (const [raw, count] of [
+      [{ haMode: "shared-kahadb" }, 3],
+      [{ haMode: "shared-kahadb", nodeCount: "5", lockKeepAlivePeriodMs: "5000", webConsole: "false" }, 5],
+    ] as const) {
+      const settings = parseSettings(raw);
+      const facts = factsFor(count, { sharedStoreHost: "fs-1.efs.example" });
+      for (const node of facts.nodes) {
+        const file = path.join(dir, `broker-${count}-${node.index}.xml`);
+        writeFileSync(file, renderBrokerElement(settings, facts, node));
+        const r = spawnSync("xmllint", ["--noout", "--nonet", "--schema", schema, file], {
+          encoding: "utf8",
+        });
+        assert.equal(r.status, 0, `node ${node.index} does not validate against ${version}:\n${r.stderr}`);
+      }
+    }
+  });
+
+  void it("the 5.17 schema has no replicatedLevelDB: a LevelDB render is refused by it", () => {
+    const facts = factsFor(3);
+    const file = path.join(dir, "leveldb.xml");
+    writeFileSync(file, renderBrokerElement(parseSettings({}), facts, facts.nodes[0] as NodeFacts));
+    const r = spawnSync("xmllint", ["--noout", "--nonet", "--schema", schema, file], { encoding: "utf8" });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /replicatedLevelDB/);
+  });
+});
