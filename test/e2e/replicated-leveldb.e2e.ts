@@ -295,26 +295,8 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
         rounds: ROUNDS,
         figures,
         roundTimeoutMs: 60_000,
-        killMaster: async (master) => {
-          box("poweroff", String(master));
-        },
-        restore: async (node) => {
-          box("poweron", String(node));
-          const address = info.hosts[node - 1]!.address;
-          const slave = await waitFor(
-            async () => {
-              const r = await sshRun(
-                info,
-                address,
-                `ss -Htn state established '( dport = :${settings.ports.replication} )'`,
-              );
-              return r.stdout.trim() !== "" ? true : undefined;
-            },
-            180_000,
-            1000,
-          );
-          assert.ok(slave, `node ${node} rejoins as a replicating slave within 180 s`);
-        },
+        // A slave holds a replication connection to the master.
+        standingBy: `ss -Htn state established '( dport = :${settings.ports.replication} )' | grep -q .`,
       });
       // Lost and duplicated messages are this store's measured weakness (NOTES): reported, not asserted.
       assert.equal(result.failoverMs.length, ROUNDS);

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { ClusterFacts } from "../../../lib/facts";
 import { parseSettings, RawSettings, StackSettings } from "../../../lib/settings";
 import { failoverUrl } from "../../../lib/urls";
-import { box, BoxInfo, sshRun, sleep, waitFor } from "./box";
+import { box, BoxHost, BoxInfo, sshRun, sleep, waitFor } from "./box";
 import { analyze } from "./failover-figures";
 import { runPlan } from "./executor";
 import { PlanStep } from "../../../lib/plan";
@@ -212,10 +212,8 @@ export function unpackDist(tarball: string): string {
 export interface FailoverRun {
   readonly rounds: number;
   readonly figures: Figures;
-  /** Powers off the master's host and returns when it is gone. */
-  readonly killMaster: (master: number) => Promise<void>;
-  /** Brings that host back and returns when its broker stands by again (or throws). */
-  readonly restore: (node: number) => Promise<void>;
+  /** The shell command that succeeds on a host once its broker stands by again after a power-on. */
+  readonly standingBy: string;
   readonly roundTimeoutMs: number;
 }
 
@@ -270,7 +268,7 @@ export async function failoverRounds(
         throw new Error(`round ${round}: expected one master, found ${JSON.stringify(masters)}`);
       }
       const master = masters[0] as number;
-      await run.killMaster(master);
+      box("poweroff", String(master));
       // The host is gone only once killMaster returns: acknowledgements until then came from the old master.
       const killAt = Date.now();
       kills.push(killAt);
@@ -288,7 +286,16 @@ export async function failoverRounds(
       run.figures.add(
         `round ${round}: master node ${master} powered off; new master ${JSON.stringify(newMaster)}`,
       );
-      await run.restore(master);
+      box("poweron", String(master));
+      const address = (info.hosts[master - 1] as BoxHost).address;
+      const back = await waitFor(
+        async () => ((await sshRun(info, address, run.standingBy)).code === 0 ? true : undefined),
+        180_000,
+        1000,
+      );
+      if (!back) {
+        throw new Error(`round ${round}: node ${master} did not stand by again within 180 s of its power-on`);
+      }
       await sleep(3000);
     }
   } finally {
