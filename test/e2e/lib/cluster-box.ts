@@ -61,8 +61,9 @@ export function runBuildScript(relativeScript: string, ...args: string[]): void 
   });
 }
 
-/** Starts from a clean box and an empty mirror directory. */
+/** Starts from a clean box and an empty mirror directory; the box needs root. */
 export function resetBox(): void {
+  assert.equal(process.getuid?.(), 0, "the cluster-in-a-box needs root (network namespaces, systemd-nspawn)");
   box("down");
   rmSync(MIRROR, { recursive: true, force: true });
   mkdirSync(MIRROR, { recursive: true });
