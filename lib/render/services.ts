@@ -15,6 +15,7 @@ interface JvmServiceUnit {
   readonly unitExtra?: readonly string[];
   readonly user: string;
   readonly workingDirectory: string;
+  readonly execStartPre?: readonly string[];
   readonly execStart: string;
   readonly restart: "on-failure" | "always";
   readonly restartSeconds: number;
@@ -39,6 +40,7 @@ function renderJvmServiceUnit(u: JvmServiceUnit): string {
       `User=${u.user}`,
       `Group=${u.user}`,
       `WorkingDirectory=${u.workingDirectory}`,
+      ...(u.execStartPre ?? []).map((command) => `ExecStartPre=${command}`),
       `ExecStart=${u.execStart}`,
       // 143 = stopped by SIGTERM, which is how systemd stops a JVM.
       "SuccessExitStatus=143",
@@ -129,6 +131,9 @@ export function renderBrokerUnit(settings: StackSettings): string {
     unitExtra: settings.haMode === "shared-kahadb" ? [`RequiresMountsFor=${SHARED_STORE.mountPoint}`] : [],
     user: ACTIVEMQ.user,
     workingDirectory: ACTIVEMQ.dataDir,
+    // A host that reboots in seconds (or a broker restarted by hand) must not rejoin inside its previous ZooKeeper
+    // session either: the cluster-in-a-box saw such brokers attach to a dead master and stall the next election.
+    execStartPre: settings.haMode === "replicated-leveldb" ? [`/bin/sleep ${a.restartDelaySeconds}`] : [],
     execStart: `${activemqHome(a.version)}/bin/activemq console`,
     // Always, not only on failure: a broker sometimes dies at start (NOTES fix 4), and a shared-store master
     // that loses its lock stops itself and exits cleanly; either way the host must stand by again. Only after

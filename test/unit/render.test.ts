@@ -438,3 +438,20 @@ void describe("lib/render/jetty", () => {
     }
   });
 });
+
+void describe("lib/render/services broker start delay", () => {
+  void it("replicated-leveldb: every start waits out the previous ZooKeeper session; shared-kahadb: no wait", () => {
+    for (const [session, delay] of [
+      ["2000", ""],
+      ["4000", "9"],
+    ] as const) {
+      const s = parseSettings({ zkSessionTimeoutMs: session, brokerRestartDelaySeconds: delay });
+      const unit = renderBrokerUnit(s);
+      const pre = /^ExecStartPre=\/bin\/sleep (\d+)$/m.exec(unit);
+      assert.ok(pre, unit);
+      assert.equal(Number(pre[1]), s.activemq.restartDelaySeconds);
+      assert.ok(Number(pre[1]) * 1000 > Number(session));
+    }
+    assert.doesNotMatch(renderBrokerUnit(parseSettings({ haMode: "shared-kahadb" })), /ExecStartPre/);
+  });
+});

@@ -279,8 +279,15 @@ export async function failoverRounds(
         return last && acks.filter((a) => a[1] > killAt).length >= 5 ? true : undefined;
       }, run.roundTimeoutMs);
       if (!resumed) {
+        const logs = await Promise.all(
+          info.hosts.map(async (h) => {
+            const r = await sshRun(info, h.address, "sudo tail -n 25 /var/log/activemq/activemq.out");
+            return `--- node ${h.index} (${h.address}) ---\n${r.stdout}${r.stderr}`;
+          }),
+        );
         throw new Error(
-          `round ${round}: the client did not resume within ${run.roundTimeoutMs} ms after node ${master} died`,
+          `round ${round}: the client did not resume within ${run.roundTimeoutMs} ms after node ${master} died\n` +
+            logs.join("\n"),
         );
       }
       const newMaster = await brokersAccepting(info, settings.ports.openwire);
@@ -297,7 +304,8 @@ export async function failoverRounds(
       if (!back) {
         throw new Error(`round ${round}: node ${master} did not stand by again within 180 s of its power-on`);
       }
-      await sleep(3000);
+      // Let the rejoined broker catch up before the next master dies.
+      await sleep(5000);
     }
   } finally {
     writeFileSync(`${state}.stop`, "");
