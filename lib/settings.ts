@@ -73,6 +73,8 @@ export interface StackSettings {
   readonly failover: {
     readonly initialReconnectDelayMs: number;
     readonly maxReconnectDelayMs: number;
+    /** How long a client waits for a TCP connect to one broker before it tries the next. */
+    readonly connectionTimeoutMs: number;
   };
   /** Test harnesses only: accept an ActiveMQ version outside the supported list. Never in a real stack. */
   readonly testOnlyAllowUnsupportedActiveMq: boolean;
@@ -149,6 +151,7 @@ export const SETTING_NAMES = [
   "lockKeepAlivePeriodMs",
   "failoverInitialReconnectDelayMs",
   "failoverMaxReconnectDelayMs",
+  "failoverConnectionTimeoutMs",
   "testOnlyAllowUnsupportedActiveMq",
   "tags",
 ] as const;
@@ -406,6 +409,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
     failover: {
       initialReconnectDelayMs: r.int("failoverInitialReconnectDelayMs", 10, { min: 1, max: 60000 }),
       maxReconnectDelayMs: r.int("failoverMaxReconnectDelayMs", 100, { min: 10, max: 300000 }),
+      connectionTimeoutMs: r.int("failoverConnectionTimeoutMs", 2000, { min: 100, max: 60000 }),
     },
     testOnlyAllowUnsupportedActiveMq,
     tags: r.tags("tags"),

@@ -15,6 +15,9 @@ export function failoverUrl(settings: StackSettings, addresses: readonly string[
     "randomize=false",
     `initialReconnectDelay=${settings.failover.initialReconnectDelayMs}`,
     `maxReconnectDelay=${settings.failover.maxReconnectDelayMs}`,
+    // Applied to every broker URI: a dead host's address answers nothing, and without a bound each connect
+    // attempt to it would wait out the TCP transport's 30 s default before the next broker is tried.
+    `nested.connectionTimeout=${settings.failover.connectionTimeoutMs}`,
   ];
   return `failover:(${brokers})?${options.join("&")}`;
 }

@@ -12,7 +12,7 @@ void describe("lib/urls", () => {
     assert.equal(
       failoverUrl(parseSettings({}), ADDRESSES),
       "failover:(tcp://10.0.0.10:61616,tcp://10.0.64.10:61616,tcp://10.0.128.10:61616)" +
-        "?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100",
+        "?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=2000",
     );
   });
 
@@ -21,10 +21,11 @@ void describe("lib/urls", () => {
       openwirePort: "51515",
       failoverInitialReconnectDelayMs: "25",
       failoverMaxReconnectDelayMs: "2000",
+      failoverConnectionTimeoutMs: "750",
     });
     assert.equal(
       failoverUrl(s, ["192.0.2.1", "192.0.2.2"]),
-      "failover:(tcp://192.0.2.1:51515,tcp://192.0.2.2:51515)?randomize=false&initialReconnectDelay=25&maxReconnectDelay=2000",
+      "failover:(tcp://192.0.2.1:51515,tcp://192.0.2.2:51515)?randomize=false&initialReconnectDelay=25&maxReconnectDelay=2000&nested.connectionTimeout=750",
     );
   });
 

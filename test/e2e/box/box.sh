@@ -385,6 +385,8 @@ ensure_host_net() {
   ip -n "$ns" link set dev lo up
   ip -n "$ns" addr replace "$addr/$PREFIX_LEN" dev host0
   ip -n "$ns" link set dev host0 up
+  # (again after a power-off, which blackholed it)
+  ip -n "$ns" route replace "$NET.0/$PREFIX_LEN" dev host0 proto kernel scope link src "$addr"
   ip -n "$ns" route replace default via "$BRIDGE_ADDR" dev host0
 }
 
@@ -669,7 +671,11 @@ cmd_poweroff() {
     log "host $k: already off"
   fi
   kill_host "$k"
-  log "host $k: power off (gone after $(secs_since "$t") s)"
+  # A dead machine answers nothing. Its network namespace outlives the container and would otherwise refuse
+  # connections at once, hiding the connect timeouts that clients meet when a real host dies.
+  ip -n "$(host_name "$k")" route replace blackhole "$NET.0/$PREFIX_LEN"
+  ip -n "$(host_name "$k")" route del default 2>/dev/null || true
+  log "host $k: power off (gone after $(secs_since "$t") s; its address now answers nothing)"
 }
 
 cmd_poweron() {
