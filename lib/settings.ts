@@ -409,7 +409,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
     failover: {
       initialReconnectDelayMs: r.int("failoverInitialReconnectDelayMs", 10, { min: 1, max: 60000 }),
       maxReconnectDelayMs: r.int("failoverMaxReconnectDelayMs", 100, { min: 10, max: 300000 }),
-      connectionTimeoutMs: r.int("failoverConnectionTimeoutMs", 2000, { min: 100, max: 60000 }),
+      connectionTimeoutMs: r.int("failoverConnectionTimeoutMs", 1000, { min: 100, max: 60000 }),
     },
     testOnlyAllowUnsupportedActiveMq,
     tags: r.tags("tags"),

@@ -83,7 +83,7 @@ void describe("lib/settings parseSettings", () => {
         restartDelaySeconds: 5,
         lockKeepAlivePeriodMs: 2000,
       },
-      failover: { initialReconnectDelayMs: 10, maxReconnectDelayMs: 100, connectionTimeoutMs: 2000 },
+      failover: { initialReconnectDelayMs: 10, maxReconnectDelayMs: 100, connectionTimeoutMs: 1000 },
       testOnlyAllowUnsupportedActiveMq: false,
       tags: {},
     };

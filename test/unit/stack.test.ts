@@ -107,11 +107,11 @@ describe("stack (mocked): replicated-leveldb, defaults", () => {
     const ips = ["10.0.0.11", "10.0.64.12", "10.0.128.13"];
     assert.equal(
       run.outputs.failoverUrl,
-      `failover:(${ips.map((ip) => `tcp://${ip}:61616`).join(",")})?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=2000`,
+      `failover:(${ips.map((ip) => `tcp://${ip}:61616`).join(",")})?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000`,
     );
     assert.equal(
       run.outputs.publicFailoverUrl,
-      "failover:(tcp://203.0.113.1:61616,tcp://203.0.113.2:61616,tcp://203.0.113.3:61616)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=2000",
+      "failover:(tcp://203.0.113.1:61616,tcp://203.0.113.2:61616,tcp://203.0.113.3:61616)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000",
     );
     assert.equal(run.outputs.zookeeperConnect, ips.map((ip) => `${ip}:2181`).join(","));
     assert.deepEqual(

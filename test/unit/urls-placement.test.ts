@@ -12,7 +12,7 @@ void describe("lib/urls", () => {
     assert.equal(
       failoverUrl(parseSettings({}), ADDRESSES),
       "failover:(tcp://10.0.0.10:61616,tcp://10.0.64.10:61616,tcp://10.0.128.10:61616)" +
-        "?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=2000",
+        "?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000",
     );
   });
 
