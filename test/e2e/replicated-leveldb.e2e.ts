@@ -23,6 +23,7 @@ import {
   publish,
   publishTampered,
   resetBox,
+  extraSettings,
   runBuildScript,
   assertPlanChangesNothing,
   assertRollingRestart,
@@ -44,6 +45,7 @@ const amqVersion = amqDist ? /apache-activemq-([\d.]+)-bin/.exec(path.basename(a
 const rawSettings = {
   zookeeperVersion: ZOOKEEPER_VERSION,
   ...(amqVersion ? { activemqVersion: amqVersion } : {}),
+  ...extraSettings(),
 };
 const figures = new Figures();
 let info: BoxInfo;

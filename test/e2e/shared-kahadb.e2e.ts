@@ -22,6 +22,7 @@ import {
   Figures,
   publish,
   resetBox,
+  extraSettings,
   runBuildScript,
   assertPlanChangesNothing,
   assertRollingRestart,
@@ -39,6 +40,7 @@ const RAW_SETTINGS = {
   testOnlyAllowUnsupportedActiveMq: "true",
   // Debian's ActiveMQ has no web console.
   webConsole: "false",
+  ...extraSettings(),
 };
 
 const figures = new Figures();

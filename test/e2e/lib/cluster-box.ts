@@ -73,6 +73,12 @@ export function mirrorBaseUrl(info: BoxInfo): string {
   return `http://${info.bridgeAddress}:8080`;
 }
 
+/** Settings to try in a run: E2E_SETTINGS='{"zookeeperSyncLimit":"2"}' (names as in Pulumi.yaml). */
+export function extraSettings(): Record<string, string> {
+  const text = process.env.E2E_SETTINGS;
+  return text ? (JSON.parse(text) as Record<string, string>) : {};
+}
+
 export function boxSettings(info: BoxInfo, extra: RawSettings): StackSettings {
   return parseSettings({
     artifactBaseUrl: mirrorBaseUrl(info),
