@@ -22,3 +22,8 @@ export interface ClusterFacts {
   /** shared-kahadb: the NFS server the hosts mount ("fs-….efs.<region>.amazonaws.com" on AWS). */
   readonly sharedStoreHost?: string;
 }
+
+/** Nodes sorted by index: ZooKeeper's server list and connect string name them in this order everywhere. */
+export function inNodeOrder(nodes: readonly NodeFacts[]): NodeFacts[] {
+  return [...nodes].sort((a, b) => a.index - b.index);
+}

@@ -35,9 +35,6 @@ export const SHARED_STORE = {
   kahaDbDir: "/mnt/activemq-shared/kahadb",
 } as const;
 
-/** Where the provisioning keeps its own state on a host (deferred restarts, markers). */
-export const PROVISION_STATE_DIR = "/var/lib/amq-provision";
-
 export function zookeeperHome(version: string): string {
   return `${ZOOKEEPER.installRoot}/apache-zookeeper-${version}-bin`;
 }

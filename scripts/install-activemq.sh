@@ -27,7 +27,7 @@ while (($# >= 2)); do
   fi
   chmod 0644 "$jar.download"
   mv -f "$jar.download" "$jar"
-  log "added $(basename "$jar") (sha1 verified)"
+  log_change "added $(basename "$jar") (sha1 verified)"
 done
 # Exactly the wanted jars: one left from an older setting would shadow the distribution's.
 for jar in "$optional"/*.jar; do
@@ -35,6 +35,6 @@ for jar in "$optional"/*.jar; do
   name=$(basename "$jar")
   if [[ " ${wanted[*]} " != *" $name "* ]]; then
     rm -f "$jar"
-    log "removed $name"
+    log_change "removed $name"
   fi
 done

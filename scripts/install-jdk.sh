@@ -18,4 +18,4 @@ apt-get "${apt_options[@]}" update
 apt-get "${apt_options[@]}" install -y --no-install-recommends "$package"
 current=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1 || true)
 [[ "$current" == "$major" ]] || die "$package installed, but java reports version '$current'"
-log "JDK $major installed"
+log_change "JDK $major installed"

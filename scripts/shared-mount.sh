@@ -20,10 +20,10 @@ fi
 systemctl enable --quiet "$unit"
 if ! mountpoint -q "$mount_point"; then
   systemctl start "$unit" || die "cannot mount the shared store at $mount_point: $(systemctl status --no-pager "$unit" 2>&1 | tail -n 5)"
-  log "mounted $mount_point"
+  log_change "mounted $mount_point"
 elif ((${#CHANGED_FILES[@]} > 0)); then
   # Remounting under a running broker would pull its store away; new options apply at the next boot.
-  log "mount options changed; they take effect when $mount_point is next mounted"
+  log_change "mount options changed; they take effect when $mount_point is next mounted"
 fi
 install -d -o "$user" -g "$user" -m 0750 "$kahadb"
 log "shared store ready: $(findmnt -n -o SOURCE,FSTYPE "$mount_point")"

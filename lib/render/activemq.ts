@@ -1,9 +1,9 @@
 // ActiveMQ's configuration files, rendered as exact text. Pure. Secrets never appear in activemq.xml: it reads
 // them from credentials.properties (mode 0640, root:activemq) through Spring placeholders.
 import { ACTIVEMQ, SHARED_STORE } from "../layout";
-import { ClusterFacts, ClusterSecrets, NodeFacts } from "../facts";
+import { ClusterFacts, ClusterSecrets, inNodeOrder, NodeFacts } from "../facts";
 import { StackSettings } from "../settings";
-import { zookeeperConnectString } from "./zookeeper";
+import { zookeeperConnect } from "../urls";
 
 const XML_HEADER =
   "<!-- Rendered by the activemq-ha Pulumi program; pulumi up overwrites manual changes. -->\n";
@@ -36,7 +36,10 @@ export function renderPersistenceAdapter(
       replicas: settings.nodeCount,
       bind: `tcp://${node.privateIp}:${settings.ports.replication}`,
       hostname: node.privateIp,
-      zkAddress: zookeeperConnectString(settings, facts.nodes),
+      zkAddress: zookeeperConnect(
+        settings,
+        inNodeOrder(facts.nodes).map((n) => n.privateIp),
+      ),
       zkPath: a.zkPath,
       // The store parses this with linkedin's Timespan, which knows no "ms": whole seconds only.
       zkSessionTimeout: `${a.zkSessionTimeoutMs / 1000}s`,

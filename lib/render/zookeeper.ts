@@ -1,6 +1,6 @@
 // ZooKeeper's configuration files, rendered as exact text. Pure.
 import { ZOOKEEPER } from "../layout";
-import { NodeFacts } from "../facts";
+import { inNodeOrder, NodeFacts } from "../facts";
 import { StackSettings } from "../settings";
 
 const HEADER = "# Rendered by the activemq-ha Pulumi program; pulumi up overwrites manual changes.\n";
@@ -26,21 +26,13 @@ export function renderZooCfg(settings: StackSettings, nodes: readonly NodeFacts[
     `4lw.commands.whitelist=${FOUR_LETTER_COMMANDS.join(",")}`,
     // The AdminServer would listen on 8080 on every interface.
     `admin.enableServer=false`,
-    ...[...nodes]
-      .sort((a, b) => a.index - b.index)
-      .map((n) => `server.${n.index}=${n.privateIp}:${p.zookeeperPeer}:${p.zookeeperElection}`),
+    ...inNodeOrder(nodes).map(
+      (n) => `server.${n.index}=${n.privateIp}:${p.zookeeperPeer}:${p.zookeeperElection}`,
+    ),
   ];
   return HEADER + lines.join("\n") + "\n";
 }
 
 export function renderMyid(node: NodeFacts): string {
   return `${node.index}\n`;
-}
-
-/** host:port of every ZooKeeper server, in node order: the brokers' zkAddress and the zookeeperConnect output. */
-export function zookeeperConnectString(settings: StackSettings, nodes: readonly NodeFacts[]): string {
-  return [...nodes]
-    .sort((a, b) => a.index - b.index)
-    .map((n) => `${n.privateIp}:${settings.ports.zookeeperClient}`)
-    .join(",");
 }

@@ -7,6 +7,9 @@ ARTIFACT_CACHE=/var/cache/amq-provision
 export DEBIAN_FRONTEND=noninteractive
 
 log() { printf '[%s] %s\n' "${STEP_ID:-step}" "$*"; }
+# log_change: every change a step makes to a host is logged through here, so "changed:" tells a run that
+# changed something from one that changed nothing (the e2e idempotency check reads it).
+log_change() { log "changed: $*"; }
 die() {
   printf '[%s] ERROR: %s\n' "${STEP_ID:-step}" "$*" >&2
   exit 1
@@ -32,7 +35,7 @@ ensure_system_user() {
   fi
   if ! getent passwd "$name" >/dev/null; then
     useradd --system --gid "$name" --home-dir "$home" --no-create-home --shell /usr/sbin/nologin "$name"
-    log "created system user $name"
+    log_change "created system user $name"
   fi
 }
 
@@ -54,7 +57,7 @@ apply_manifest() {
     install -o "$owner" -g "$group" -m "$mode" "$staged" "$target.amq-new"
     mv -f "$target.amq-new" "$target"
     CHANGED_FILES+=("$target")
-    log "updated $target"
+    log_change "updated $target"
   done <"$STEP_FILES/MANIFEST"
 }
 
@@ -134,11 +137,11 @@ install_release() {
     rm -rf "$home"
     mv "$unpack/$top" "$home"
     rmdir "$unpack"
-    log "installed $(basename "$home") (sha512 verified)"
+    log_change "installed $(basename "$home") (sha512 verified)"
   fi
   if [[ "$(readlink "$link" 2>/dev/null || true)" != "$home" ]]; then
     ln -sfn "$home" "$link"
-    log "$link -> $home"
+    log_change "$link -> $home"
   fi
 }
 
@@ -159,7 +162,7 @@ zk_mode() {
 defer_restart() {
   install -d -m 0700 "$PROVISION_STATE_DIR"
   touch "$PROVISION_STATE_DIR/$1.restart-pending"
-  log "$1 leads its group: its restart waits until every other host has been restarted"
+  log_change "$1 leads its group: its restart waits until every other host has been restarted"
 }
 restart_pending() { [[ -f "$PROVISION_STATE_DIR/$1.restart-pending" ]]; }
 clear_pending() { rm -f "$PROVISION_STATE_DIR/$1.restart-pending"; }
@@ -203,13 +206,13 @@ apply_service() {
   systemctl enable --quiet "$name.service"
   if ! systemctl is-active --quiet "$name.service"; then
     systemctl start "$name.service"
-    log "$name started"
+    log_change "$name started"
   elif ((${#CHANGED_FILES[@]} > 0)); then
     if service_leads; then
       defer_restart "$name"
     else
       systemctl restart "$name.service"
-      log "$name restarted; waiting until it rejoins its group"
+      log_change "$name restarted; waiting until it rejoins its group"
       if ! wait_until "$timeout" service_healthy; then
         show_log "$logfile"
         die "$name did not rejoin its group within $timeout s"
@@ -227,7 +230,7 @@ settle_service() {
   if restart_pending "$name"; then
     systemctl restart "$name.service"
     clear_pending "$name"
-    log "$name restarted (deferred until the rest of its group had restarted)"
+    log_change "$name restarted (deferred until the rest of its group had restarted)"
   fi
   if ! wait_until "$timeout" service_healthy; then
     show_log "$logfile"

@@ -74,14 +74,6 @@ export function sshRun(info: BoxInfo, address: string, command: string, stdin = 
   });
 }
 
-export async function sshOk(info: BoxInfo, address: string, command: string): Promise<string> {
-  const r = await sshRun(info, address, command);
-  if (r.code !== 0) {
-    throw new Error(`ssh ${address} '${command}' exited ${r.code}: ${r.stderr.trim()}`);
-  }
-  return r.stdout;
-}
-
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` every `intervalMs` until it returns a value, or returns undefined after `timeoutMs`. */
