@@ -26,6 +26,7 @@ import {
   runBuildScript,
   assertPlanChangesNothing,
   assertRollingRestart,
+  changedSteps,
   unpackDist,
   WORK,
 } from "./lib/cluster-box";
@@ -101,9 +102,11 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
   });
 
   it("provisions with the program's own plan: one broker holds the lock and serves, the others wait", async () => {
-    await runPlan(plan, facts, info, ({ step, result }) =>
+    const runs = await runPlan(plan, facts, info, ({ step, result }) =>
       figures.add(`step ${step.id}: ${result.seconds.toFixed(1)} s`),
     );
+    // The first run changes every host, and says so: the idempotency check relies on that mark.
+    assert.ok(changedSteps(runs).includes("n1-activemq-configure"), changedSteps(runs).join(", "));
     const masters = await brokersAccepting(info, settings.ports.openwire);
     assert.equal(masters.length, 1, `accepting: ${JSON.stringify(masters)}`);
     for (const h of info.hosts.filter((x) => x.index !== masters[0])) {

@@ -10,7 +10,7 @@ import { parseSettings, RawSettings, StackSettings } from "../../../lib/settings
 import { failoverUrl } from "../../../lib/urls";
 import { box, BoxHost, BoxInfo, sshRun, sleep, waitFor } from "./box";
 import { analyze } from "./failover-figures";
-import { runPlan } from "./executor";
+import { runPlan, StepRun } from "./executor";
 import { PlanStep } from "../../../lib/plan";
 import assert from "node:assert/strict";
 
@@ -141,6 +141,11 @@ export async function activeSince(info: BoxInfo, unit: string): Promise<number[]
 /** How a step reports a change it made to a host (log_change in scripts/lib/common.sh). */
 const CHANGE_MARK = /^\[[^\]]+\] changed: /m;
 
+/** The ids of the steps that reported a change. */
+export function changedSteps(runs: readonly StepRun[]): string[] {
+  return runs.filter((r) => CHANGE_MARK.test(r.result.stdout)).map((r) => r.step.id);
+}
+
 /**
  * Runs the whole plan again on a provisioned box and asserts that no step changed anything and no unit was
  * restarted. Returns how many steps ran.
@@ -157,11 +162,9 @@ export async function assertPlanChangesNothing(
   const runs = await runPlan(plan, facts, info);
   assert.deepEqual(await stamps(), before, "no service was restarted");
   assert.deepEqual(
-    runs
-      .filter((r) => CHANGE_MARK.test(r.result.stdout))
-      .map((r) => `${r.step.id}: ${r.result.stdout.trim()}`),
+    changedSteps(runs),
     [],
-    "no step changed anything",
+    `no step changed anything:\n${runs.map((r) => r.result.stdout.trim()).join("\n")}`,
   );
   return runs.length;
 }
