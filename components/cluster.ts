@@ -112,7 +112,17 @@ export class ActiveMqCluster extends pulumi.ComponentResource {
       {
         plan: buildPlan(s),
         facts,
-        sshHosts: new Map(hosts.hosts.map((h) => [h.index, h.publicIp])),
+        hosts: new Map(
+          hosts.hosts.map((h) => [
+            h.index,
+            {
+              sshAddress: h.publicIp,
+              hostKey: h.hostKey,
+              instanceId: h.instanceId,
+              networkInterfaceId: h.networkInterfaceId,
+            },
+          ]),
+        ),
         sshUser: hosts.sshUser,
         sshPrivateKey: hosts.sshPrivateKey,
         dependsOn: [hosts, ...(storage ? storage.mountTargets : [])],

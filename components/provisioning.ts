@@ -3,14 +3,25 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterFacts } from "../lib/facts";
 import { REMOTE_COMMAND, renderPayload, sha256 } from "../lib/payload";
 import { PlanStep } from "../lib/plan";
+import { dialPolicy, HostIdentity, stepTriggers } from "../lib/stepRun";
+
+/** How the provisioning reaches one node's host, and what identifies that host. */
+export interface ProvisionedHost {
+  /** Where to SSH to (the Elastic IP, which outlives the instance). */
+  readonly sshAddress: pulumi.Input<string>;
+  /** The host's public key (OpenSSH line): a host presenting any other key is refused before anything is sent. */
+  readonly hostKey: pulumi.Input<string>;
+  readonly instanceId: pulumi.Input<string>;
+  readonly networkInterfaceId: pulumi.Input<string>;
+}
 
 export interface ClusterProvisioningArgs {
   /** The plan (lib/plan.ts): every step becomes one remote.Command, with the same order and dependencies. */
   readonly plan: readonly PlanStep[];
   /** Addresses and secrets the steps render their files from. */
   readonly facts: pulumi.Input<ClusterFacts>;
-  /** Where to SSH to for each node (1-based index → public address). */
-  readonly sshHosts: ReadonlyMap<number, pulumi.Input<string>>;
+  /** Each node's host, by 1-based node index. */
+  readonly hosts: ReadonlyMap<number, ProvisionedHost>;
   readonly sshUser: string;
   readonly sshPrivateKey: pulumi.Input<string>;
   /** Resources the first steps wait for (the instances). */
@@ -19,8 +30,8 @@ export interface ClusterProvisioningArgs {
 
 /**
  * Installs and starts the software: one remote.Command per plan step. Each step's payload (script, files,
- * arguments) is its standard input, so an unchanged step is not run again and a changed one re-runs alone,
- * together with the steps that list it in `rerunWith`.
+ * arguments) is its standard input, so an unchanged step is not run again; a changed one re-runs, together with
+ * the steps that list it in `rerunWith`, and a replaced host re-runs every step of its node and the gates.
  */
 export class ClusterProvisioning extends pulumi.ComponentResource {
   /** Every step's resource, by step id. */
@@ -31,12 +42,28 @@ export class ClusterProvisioning extends pulumi.ComponentResource {
     const facts = pulumi.output(args.facts);
     const payloads = new Map<string, pulumi.Output<string>>();
     const steps = new Map<string, command.remote.Command>();
+    const hostOf = (step: PlanStep, node: number): ProvisionedHost => {
+      const host = args.hosts.get(node);
+      if (host === undefined) {
+        throw new Error(`plan step ${step.id} needs node ${node}, which has no host`);
+      }
+      return host;
+    };
+    const identities = (step: PlanStep) =>
+      pulumi.all(
+        step.hostTriggers.map((node) => {
+          const host = hostOf(step, node);
+          return pulumi
+            .all([host.instanceId, host.networkInterfaceId])
+            .apply(([instanceId, networkInterfaceId]): [number, HostIdentity] => [
+              node,
+              { instanceId, networkInterfaceId },
+            ]);
+        }),
+      );
 
     for (const step of args.plan) {
-      const host = args.sshHosts.get(step.node);
-      if (host === undefined) {
-        throw new Error(`plan step ${step.id} runs on node ${step.node}, which has no SSH address`);
-      }
+      const host = hostOf(step, step.node);
       // Secret-tainted whenever the facts hold secrets: encrypted in state, never shown.
       const payload = facts.apply((f) => renderPayload(step, f));
       payloads.set(step.id, payload);
@@ -47,19 +74,29 @@ export class ClusterProvisioning extends pulumi.ComponentResource {
         }
         return dependency;
       });
-      const triggers = step.rerunWith.map((id) => (payloads.get(id) as pulumi.Output<string>).apply(sha256));
+      const digests = pulumi.all(
+        step.rerunWith.map((id) => (payloads.get(id) as pulumi.Output<string>).apply(sha256)),
+      );
+      const triggers = pulumi.all([digests, identities(step)]).apply(([digestList, hostList]) => {
+        const digestOf = new Map(step.rerunWith.map((id, i) => [id, digestList[i] as string]));
+        const hostById = new Map(hostList);
+        return stepTriggers(
+          step,
+          (id) => digestOf.get(id) as string,
+          (node) => hostById.get(node) as HostIdentity,
+        );
+      });
       steps.set(
         step.id,
         new command.remote.Command(
           `${name}-${step.id}`,
           {
             connection: {
-              host,
+              host: host.sshAddress,
               user: args.sshUser,
               privateKey: args.sshPrivateKey,
-              // New instances take a while to accept SSH: keep dialling until the step's timeout.
-              dialErrorLimit: -1,
-              perDialTimeout: 15,
+              hostKey: host.hostKey,
+              ...dialPolicy(step),
             },
             create: REMOTE_COMMAND,
             update: REMOTE_COMMAND,
@@ -70,7 +107,11 @@ export class ClusterProvisioning extends pulumi.ComponentResource {
           {
             parent: this,
             dependsOn: step.dependsOn.length > 0 ? dependsOn : (args.dependsOn ?? []),
-            customTimeouts: { create: `${step.timeoutMinutes}m`, update: `${step.timeoutMinutes}m` },
+            // The step bounds itself on the host (lib/payload.ts); this outer bound adds the dials' worst case.
+            customTimeouts: {
+              create: `${step.timeoutMinutes + 5}m`,
+              update: `${step.timeoutMinutes + 5}m`,
+            },
             // The private key and the payload's passwords stay out of logs and plain state.
             additionalSecretOutputs: ["stdin"],
           },

@@ -40,6 +40,13 @@ export interface PlanStep {
   readonly dependsOn: readonly string[];
   /** Steps whose re-run must re-run this one too (their content feeds this step's triggers). */
   readonly rerunWith: readonly string[];
+  /**
+   * Nodes whose host (instance and network interface) feeds this step's triggers: a replaced host re-runs every
+   * step of its node, and the group's gates, so a blank replacement is provisioned like the first host was.
+   */
+  readonly hostTriggers: readonly number[];
+  /** The first step of a host: it may have to wait for the host to boot, so it dials with more patience. */
+  readonly waitsForBoot: boolean;
   readonly timeoutMinutes: number;
   readonly input: (facts: ClusterFacts) => StepInput;
 }
@@ -89,7 +96,9 @@ export function buildPlan(settings: StackSettings): PlanStep[] {
   const nodes = Array.from({ length: settings.nodeCount }, (_, i) => i + 1);
   const last = settings.nodeCount;
   const steps: PlanStep[] = [];
-  const add = (step: PlanStep) => steps.push(step);
+  // Unless it says otherwise, a step belongs to its own node's host and does not wait for a boot.
+  const add = (step: Omit<PlanStep, "hostTriggers" | "waitsForBoot"> & Partial<PlanStep>) =>
+    steps.push({ hostTriggers: [step.node], waitsForBoot: false, ...step });
   const onEveryNode = (action: string) => nodes.map((n) => stepId(n, action));
 
   for (const n of nodes) {
@@ -101,6 +110,7 @@ export function buildPlan(settings: StackSettings): PlanStep[] {
       description: "wait for SSH and cloud-init, check sudo and systemd",
       dependsOn: [],
       rerunWith: [],
+      waitsForBoot: true,
       timeoutMinutes: 15,
       input: () => ({ args: [], files: [] }),
     });
@@ -326,6 +336,8 @@ export function buildPlan(settings: StackSettings): PlanStep[] {
           : "readiness gate: exactly one broker accepts clients, the others stand by",
       dependsOn: onEveryNode(`${service}-settle`),
       rerunWith: configured,
+      // A replaced host anywhere in the group: the gate checks the whole group again.
+      hostTriggers: nodes,
       timeoutMinutes: 10,
       input: (facts) => ({ args: args(facts), files: [] }),
     });

@@ -13,8 +13,18 @@ export interface Recorded {
 export const AZS = ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1d"];
 export const PASSWORDS: Record<string, string> = {};
 
+export interface RunOptions {
+  /** The id the mocked provider gives a resource (default `<name>-id`): a new id is a replacement. */
+  readonly idOf?: (type: string, name: string) => string;
+}
+
 /** One mocked stack run: its resources, the dependencies each remote.Command was given, and the cluster. */
-export async function runStack(raw: RawSettings, ssh: string[] = ["198.51.100.7/32"]) {
+export async function runStack(
+  raw: RawSettings,
+  ssh: string[] = ["198.51.100.7/32"],
+  options: RunOptions = {},
+) {
+  const idOf = options.idOf ?? ((_type: string, name: string) => `${name}-id`);
   const resources: Recorded[] = [];
   const calls: string[] = [];
   // What AWS would derive: an instance's zone is its network interface's subnet's zone.
@@ -31,7 +41,7 @@ export async function runStack(raw: RawSettings, ssh: string[] = ["198.51.100.7/
           case "aws:ec2/networkInterface:NetworkInterface":
             nic += 1;
             state.privateIp = `10.0.${(nic - 1) * 64}.${10 + nic}`;
-            nicSubnet.set(`${args.name}-id`, args.inputs.subnetId as string);
+            nicSubnet.set(idOf(args.type, args.name), args.inputs.subnetId as string);
             break;
           case "aws:ec2/eip:Eip":
             eip += 1;
@@ -45,7 +55,7 @@ export async function runStack(raw: RawSettings, ssh: string[] = ["198.51.100.7/
             );
             break;
           case "aws:ec2/subnet:Subnet":
-            subnetZone.set(`${args.name}-id`, args.inputs.availabilityZone as string);
+            subnetZone.set(idOf(args.type, args.name), args.inputs.availabilityZone as string);
             break;
           case "aws:ec2/vpc:Vpc":
             state.cidrBlock = args.inputs.cidrBlock;
@@ -58,14 +68,15 @@ export async function runStack(raw: RawSettings, ssh: string[] = ["198.51.100.7/
             PASSWORDS[args.name] = state.result as string;
             break;
           case "tls:index/privateKey:PrivateKey":
-            state.publicKeyOpenssh = "ssh-ed25519 AAAAgenerated";
-            state.privateKeyOpenssh = "-----BEGIN OPENSSH PRIVATE KEY-----generated";
+            // One key per resource, so each host's key can be told apart.
+            state.publicKeyOpenssh = `ssh-ed25519 AAAA${Buffer.from(args.name).toString("base64")}`;
+            state.privateKeyOpenssh = `-----BEGIN OPENSSH PRIVATE KEY-----\n${args.name}\n-----END OPENSSH PRIVATE KEY-----\n`;
             break;
           case "aws:ec2/keyPair:KeyPair":
             state.keyName = `${args.name}-key`;
             break;
         }
-        return { id: `${args.name}-id`, state };
+        return { id: idOf(args.type, args.name), state };
       },
       call(args) {
         calls.push(args.token);
@@ -86,6 +97,8 @@ export async function runStack(raw: RawSettings, ssh: string[] = ["198.51.100.7/
     false,
   );
   const dependencies = new Map<string, string[]>();
+  /** The resource options that shape replacements, by resource name. */
+  const options_ = new Map<string, { deleteBeforeReplace?: boolean; ignoreChanges?: string[] }>();
   const { ActiveMqCluster } = await import("../../components/cluster");
   const settings = parseSettings(raw);
   const cluster = new ActiveMqCluster(
@@ -94,6 +107,13 @@ export async function runStack(raw: RawSettings, ssh: string[] = ["198.51.100.7/
     {
       transformations: [
         (t) => {
+          const custom = t.opts as pulumi.CustomResourceOptions;
+          options_.set(t.name, {
+            ...(custom.deleteBeforeReplace !== undefined
+              ? { deleteBeforeReplace: custom.deleteBeforeReplace }
+              : {}),
+            ...(t.opts.ignoreChanges !== undefined ? { ignoreChanges: t.opts.ignoreChanges } : {}),
+          });
           if (t.type === "command:remote:Command") {
             const deps = (t.opts.dependsOn ?? []) as pulumi.Resource[];
             dependencies.set(
@@ -115,7 +135,7 @@ export async function runStack(raw: RawSettings, ssh: string[] = ["198.51.100.7/
   };
   // Let every registration finish.
   await new Promise((resolve) => setTimeout(resolve, 50));
-  return { resources, calls, dependencies, cluster, outputs, settings };
+  return { resources, calls, dependencies, options: options_, cluster, outputs, settings };
 }
 
 /** Pulumi's wire form of a secret value, as mocks receive it. */

@@ -151,15 +151,30 @@ describe("stack (mocked): replicated-leveldb, defaults", () => {
       const triggers = unwrapSecret(c.inputs.triggers).value as unknown[];
       assert.deepEqual(
         triggers.map((t) => unwrapSecret(t).value),
-        step.rerunWith.map((id) => sha256(payloadOf.get(id) as string)),
+        [
+          ...step.rerunWith.map((id) => sha256(payloadOf.get(id) as string)),
+          ...step.hostTriggers.map((n) => `node ${n}: amq-node-${n}-id on amq-node-${n}-id`),
+        ],
       );
       const wrapped = unwrapSecret(c.inputs.connection);
       assert.equal(wrapped.secret, true, "the connection holds the private key");
       const connection = wrapped.value as Record<string, unknown>;
-      assert.equal(connection.privateKey, "-----BEGIN OPENSSH PRIVATE KEY-----generated");
+      assert.equal(
+        connection.privateKey,
+        "-----BEGIN OPENSSH PRIVATE KEY-----\namq-ssh\n-----END OPENSSH PRIVATE KEY-----\n",
+      );
       assert.equal(connection.host, `203.0.113.${step.node}`);
       assert.equal(connection.user, "admin");
-      assert.equal(connection.dialErrorLimit, -1);
+      assert.equal(
+        connection.hostKey,
+        `ssh-ed25519 AAAA${Buffer.from(`amq-node-${step.node}-host-key`).toString("base64")}`,
+        `${step.id} verifies its own node's host key`,
+      );
+      assert.deepEqual(
+        [connection.dialErrorLimit, connection.perDialTimeout],
+        step.action === "host-ready" ? [12, 15] : [3, 10],
+        `${step.id}: only the first step of a host waits for it to boot`,
+      );
       const deps = run.dependencies.get(`amq-${step.id}`) ?? [];
       if (step.dependsOn.length > 0) {
         assert.deepEqual(

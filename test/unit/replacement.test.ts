@@ -1,0 +1,90 @@
+// Day 2 under mocks: what a replaced host re-runs, and how hosts are replaced and recognised. The program runs
+// twice with the same settings; the second time the mocked provider gives one node's instance (or network
+// interface) a new id, as AWS does for a replacement, and the two runs' remote.Commands are compared.
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { parse } from "yaml";
+import { buildPlan } from "../../lib/plan";
+import { ofType, Recorded, runStack, StackRun, unwrapSecret } from "../support/mocks";
+
+/** Each remote.Command's triggers, by step id (without the `amq-` prefix). */
+function triggersByStep(run: StackRun): Map<string, unknown> {
+  return new Map(
+    ofType(run.resources, "command:remote:Command").map((c) => [
+      c.name.replace(/^amq-/, ""),
+      JSON.stringify(unwrapSecret(c.inputs.triggers).value),
+    ]),
+  );
+}
+
+function changedSteps(a: StackRun, b: StackRun): string[] {
+  const before = triggersByStep(a);
+  return [...triggersByStep(b)].filter(([id, t]) => before.get(id) !== t).map(([id]) => id);
+}
+
+/** Ids as the mock gives them, but a new one for node 2's resource of the given type. */
+const replacing = (type: string) => (t: string, name: string) =>
+  t === type && name === "amq-node-2" ? "replaced-2-id" : `${name}-id`;
+
+describe("replacement (mocked): a new host re-runs its node's steps and the gates, nothing else", () => {
+  let first: StackRun;
+  before(async () => {
+    first = await runStack({});
+  });
+
+  for (const [what, type] of [
+    ["instance", "aws:ec2/instance:Instance"],
+    ["network interface", "aws:ec2/networkInterface:NetworkInterface"],
+  ] as const) {
+    it(`a new ${what} for node 2 changes the triggers of exactly node 2's steps and both gates`, async () => {
+      const second = await runStack({}, undefined, { idOf: replacing(type) });
+      const expected = buildPlan(first.settings)
+        .filter((s) => s.node === 2 || s.action.endsWith("-gate"))
+        .map((s) => s.id)
+        .sort();
+      assert.equal(expected.length, 10, "8 steps of node 2 and 2 gates");
+      assert.deepEqual(changedSteps(first, second).sort(), expected);
+    });
+  }
+
+  it("re-runs nothing when no host changed", async () => {
+    const again = await runStack({});
+    assert.deepEqual(changedSteps(first, again), []);
+  });
+
+  it("replaces instances delete-first (their network interface serves one instance at a time)", () => {
+    for (const n of [1, 2, 3]) {
+      assert.deepEqual(first.options.get(`amq-node-${n}`), {
+        deleteBeforeReplace: true,
+        ignoreChanges: ["ami"],
+      });
+    }
+  });
+
+  it("boots every instance with its own host key (a secret), the key its steps verify", () => {
+    const instances = ofType(first.resources, "aws:ec2/instance:Instance");
+    const keys = ofType(first.resources, "tls:index/privateKey:PrivateKey").map((k) => k.name);
+    assert.deepEqual(keys.sort(), [
+      "amq-node-1-host-key",
+      "amq-node-2-host-key",
+      "amq-node-3-host-key",
+      "amq-ssh",
+    ]);
+    instances.forEach((instance: Recorded, i) => {
+      const userData = unwrapSecret(instance.inputs.userData);
+      assert.equal(userData.secret, true, "the user data holds a private host key");
+      const text = userData.value as string;
+      assert.match(text, /^#cloud-config\n/);
+      const config = parse(text) as Record<string, unknown>;
+      const name = `amq-node-${i + 1}-host-key`;
+      assert.deepEqual(config, {
+        ssh_deletekeys: true,
+        ssh_genkeytypes: [],
+        ssh_keys: {
+          ed25519_private: `-----BEGIN OPENSSH PRIVATE KEY-----\n${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
+          ed25519_public: `ssh-ed25519 AAAA${Buffer.from(name).toString("base64")}`,
+        },
+      });
+    });
+  });
+});
