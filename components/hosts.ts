@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { renderHostKeyCloudConfig } from "../lib/cloudInit";
 import { IMAGES } from "../lib/images";
 import { OperatingSystem } from "../lib/settings";
 
@@ -23,13 +24,17 @@ export interface HostInfo {
   readonly index: number;
   readonly availabilityZone: pulumi.Output<string>;
   readonly instanceId: pulumi.Output<string>;
+  readonly networkInterfaceId: pulumi.Output<string>;
   readonly privateIp: pulumi.Output<string>;
   readonly publicIp: pulumi.Output<string>;
+  /** The host's SSH public key (OpenSSH line), which every connection to it verifies. */
+  readonly hostKey: pulumi.Output<string>;
 }
 
 /**
  * One EC2 instance per node. Each node owns a network interface and an Elastic IP that outlive its instance,
- * so a replaced instance keeps the addresses ZooKeeper's server list and the clients' URL name.
+ * so a replaced instance keeps the addresses ZooKeeper's server list and the clients' URL name, and a host key
+ * that outlives it too, so SSH can verify whichever instance answers.
  */
 export class ClusterHosts extends pulumi.ComponentResource {
   public readonly hosts: HostInfo[];
@@ -90,6 +95,8 @@ export class ClusterHosts extends pulumi.ComponentResource {
         parent,
       );
       const eip = new aws.ec2.Eip(nodeName, { domain: "vpc", networkInterface: nic.id, tags }, parent);
+      // Made once per node and kept in state: a replacement instance boots with the same key.
+      const hostKey = new tls.PrivateKey(`${nodeName}-host-key`, { algorithm: "ED25519" }, parent);
       const instance = new aws.ec2.Instance(
         nodeName,
         {
@@ -98,6 +105,11 @@ export class ClusterHosts extends pulumi.ComponentResource {
           keyName: keyPair.keyName,
           primaryNetworkInterface: { networkInterfaceId: nic.id },
           metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+          userData: pulumi.secret(
+            pulumi
+              .all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
+              .apply(([privateKey, publicKey]) => renderHostKeyCloudConfig(privateKey, publicKey)),
+          ),
           rootBlockDevice: {
             volumeType: "gp3",
             volumeSize: args.rootVolumeSizeGiB,
@@ -107,15 +119,24 @@ export class ClusterHosts extends pulumi.ComponentResource {
           },
           tags,
         },
-        // A newer image must not replace a running broker on the next `pulumi up`.
-        { ...parent, ignoreChanges: ["ami"], dependsOn: [eip] },
+        {
+          ...parent,
+          // A newer image must not replace a running broker on the next `pulumi up`.
+          ignoreChanges: ["ami"],
+          // The network interface can serve one instance at a time: the old one must go before its replacement
+          // can boot on it (create-first fails with InvalidNetworkInterface.InUse).
+          deleteBeforeReplace: true,
+          dependsOn: [eip],
+        },
       );
       return {
         index,
         availabilityZone: instance.availabilityZone,
         instanceId: instance.id,
+        networkInterfaceId: nic.id,
         privateIp: nic.privateIp,
         publicIp: eip.publicIp,
+        hostKey: hostKey.publicKeyOpenssh,
       };
     });
 
