@@ -54,7 +54,17 @@ export function renderPayload(step: PlanStep, facts: ClusterFacts): string {
     base64Block('"$work/step.sh"', readScript(step.script)),
     ...input.files.map((f, i) => base64Block(`"$work/files/${i}"`, f.content)),
     base64Block('"$work/files/MANIFEST"', manifest === "" ? "" : manifest + "\n"),
-    `STEP_ID=${shellQuote(step.id)} STEP_FILES="$work/files" bash "$work/step.sh"${input.args.map((a) => " " + shellQuote(a)).join("")}\n`,
+    // Bounded on the host: a hung download or wait ends the step, and the error names the step and the host.
+    // Its standard input is not the payload's: nothing it runs can swallow the lines after it.
+    `rc=0\nSTEP_ID=${shellQuote(step.id)} STEP_FILES="$work/files" timeout --kill-after=30 ${step.timeoutMinutes * 60} ` +
+      `bash "$work/step.sh"${input.args.map((a) => " " + shellQuote(a)).join("")} </dev/null || rc=$?\n`,
+    `if ((rc == 124 || rc == 137)); then\n` +
+      `  printf '[%s] ERROR: gave up after ${step.timeoutMinutes} minutes\\n' ${shellQuote(step.id)} >&2\n` +
+      `fi\n`,
+    `if ((rc != 0)); then\n` +
+      `  printf '[%s] FAILED on %s (exit %s); its output is above\\n' ${shellQuote(step.id)} "$(hostname)" "$rc" >&2\n` +
+      `  exit "$rc"\n` +
+      `fi\n`,
   ];
   return parts.join("");
 }

@@ -8,10 +8,11 @@ set -euo pipefail
 if command -v cloud-init >/dev/null; then
   # Exit 2 means finished with recoverable errors; the image is still usable.
   rc=0
-  cloud-init status --wait >/dev/null || rc=$?
+  timeout 600 cloud-init status --wait >/dev/null || rc=$?
+  [[ "$rc" != 124 ]] || die "cloud-init had not finished after 600 s; see /var/log/cloud-init-output.log"
   [[ "$rc" == 0 || "$rc" == 2 ]] || die "cloud-init failed (status $rc); see /var/log/cloud-init-output.log"
 fi
-state=$(systemctl is-system-running --wait 2>/dev/null || true)
+state=$(timeout 300 systemctl is-system-running --wait 2>/dev/null || true)
 case "$state" in
   running | degraded) ;;
   *) die "systemd is '$state', expected running" ;;

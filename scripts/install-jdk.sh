@@ -13,9 +13,7 @@ if [[ "$current" == "$major" ]]; then
   exit 0
 fi
 log "installing $package"
-apt_options=(-o DPkg::Lock::Timeout=600 -q)
-apt-get "${apt_options[@]}" update
-apt-get "${apt_options[@]}" install -y --no-install-recommends "$package"
+apt_install "$package"
 current=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1 || true)
 [[ "$current" == "$major" ]] || die "$package installed, but java reports version '$current'"
 log_change "JDK $major installed"

@@ -8,8 +8,7 @@ set -euo pipefail
 
 mount_point=$1 unit=$2 kahadb=$3 user=$4
 if ! command -v mount.nfs4 >/dev/null; then
-  apt-get -o DPkg::Lock::Timeout=600 -q update
-  apt-get -o DPkg::Lock::Timeout=600 -q install -y --no-install-recommends nfs-common
+  apt_install nfs-common
 fi
 ensure_system_user "$user" /var/lib/activemq
 install -d -m 0755 "$mount_point"

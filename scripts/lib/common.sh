@@ -71,15 +71,27 @@ changed() {
   return 1
 }
 
-# fetch URL DEST: download with retries; a partial file never stays at DEST.
+# fetch URL DEST: download over https (http only where the test harness allows it: the settings refuse it
+# elsewhere), with retries, a connect and a total time limit, and an abort when the transfer stalls (under 10 KiB/s
+# for 30 s); a partial file never stays at DEST.
 fetch() {
   local url=$1 dest=$2
-  curl --fail --silent --show-error --location --retry 5 --retry-delay 2 --retry-connrefused \
-    --connect-timeout 15 --output "$dest.part" "$url" || {
+  curl --fail --silent --show-error --location --proto '=https,http' --retry 5 --retry-delay 2 \
+    --retry-connrefused --connect-timeout 15 --max-time 900 --speed-limit 10240 --speed-time 30 \
+    --output "$dest.part" "$url" || {
     rm -f "$dest.part"
     die "download failed: $url"
   }
   mv -f "$dest.part" "$dest"
+}
+
+# apt_install PACKAGE...: installs OS packages, bounded: 5 minutes for dpkg's lock (cloud-init's own upgrades may
+# hold it), 30 s per stalled connection, 15 minutes in all.
+apt_install() {
+  local options=(-o DPkg::Lock::Timeout=300 -o Acquire::http::Timeout=30 -o Acquire::Retries=3 -q)
+  timeout 900 apt-get "${options[@]}" update || die "apt-get update failed or took over 15 minutes"
+  timeout 900 apt-get "${options[@]}" install -y --no-install-recommends "$@" ||
+    die "installing $* failed or took over 15 minutes"
 }
 
 # checksum_from_file FILE: the hex digest in an Apache .sha512/.sha1 file. Accepts "HEX  name", "HEX", and

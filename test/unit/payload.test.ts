@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { ClusterFacts } from "../../lib/facts";
@@ -24,7 +24,8 @@ function step(id: string): PlanStep {
 interface DecodedPayload {
   /** Heredoc target → decoded content, in payload order. */
   readonly blocks: [string, string][];
-  readonly lastLine: string;
+  /** The line that runs the step's script. */
+  readonly runLine: string;
 }
 
 /** Reads the payload the way a reviewer would: every base64 heredoc, decoded, and the command that runs the step. */
@@ -39,7 +40,7 @@ function decode(payload: string): DecodedPayload {
     ]);
   }
   const lines = payload.trimEnd().split("\n");
-  return { blocks, lastLine: lines[lines.length - 1] as string };
+  return { blocks, runLine: lines.find((l) => l.startsWith("STEP_ID=")) as string };
 }
 
 const unquotedArgs = (args: readonly string[]) => args.map((a) => ` '${a}'`).join("");
@@ -131,7 +132,7 @@ void describe("lib/payload", () => {
     void it(`decodes to the step's script, the library, its files and manifest: ${id}`, () => {
       const s = step(id);
       const input = s.input(FACTS);
-      const { blocks, lastLine } = decode(renderPayload(s, FACTS));
+      const { blocks, runLine } = decode(renderPayload(s, FACTS));
       assert.deepStrictEqual(
         blocks.map(([target]) => target),
         [
@@ -155,8 +156,9 @@ void describe("lib/payload", () => {
         .join("");
       assert.equal(decoded.get('"$work/files/MANIFEST"'), manifest);
       assert.equal(
-        lastLine,
-        `STEP_ID='${id}' STEP_FILES="$work/files" bash "$work/step.sh"${unquotedArgs(input.args)}`,
+        runLine,
+        `STEP_ID='${id}' STEP_FILES="$work/files" timeout --kill-after=30 ${s.timeoutMinutes * 60} ` +
+          `bash "$work/step.sh"${unquotedArgs(input.args)} </dev/null || rc=$?`,
       );
     });
   }
@@ -195,6 +197,9 @@ void describe("lib/payload", () => {
         [
           "#!/bin/sh",
           "set -e",
+          // MODE makes the stand-in hang or fail instead, for the checks of the payload's bounds and reports.
+          'if [ "${MODE:-}" = hang ]; then exec sleep 60; fi',
+          'if [ "${MODE:-}" = fail ]; then echo "stand-in step failed" >&2; exit 3; fi',
           'work=$(dirname "$1")',
           'printf %s "$work" > "$OUT/workdir"',
           'cp -R "$work/." "$OUT/extracted"',
@@ -213,6 +218,36 @@ void describe("lib/payload", () => {
       if (sandbox) {
         rmSync(sandbox, { recursive: true, force: true });
       }
+    });
+
+    const runAs = (s: PlanStep, mode: string) =>
+      spawnSync("/bin/bash", ["-s"], {
+        input: renderPayload(s, FACTS),
+        encoding: "utf8",
+        env: { ...process.env, PATH: `${path.join(sandbox, "bin")}:${process.env.PATH ?? ""}`, MODE: mode },
+      });
+
+    void it("ends a step that hangs at its time limit, naming the step, the limit and the host", () => {
+      const started = Date.now();
+      const run = runAs({ ...step("n3-host-ready"), timeoutMinutes: 0.05 }, "hang");
+      assert.equal(run.status, 124);
+      assert.ok(Date.now() - started < 30_000, "bounded by the step's 3 s limit, not the 60 s sleep");
+      assert.match(run.stderr, /^\[n3-host-ready\] ERROR: gave up after 0\.05 minutes$/m);
+      assert.match(
+        run.stderr,
+        new RegExp(`^\\[n3-host-ready\\] FAILED on ${hostname()} \\(exit 124\\)`, "m"),
+      );
+    });
+
+    void it("passes a failing step's exit status and output on, naming the step and the host", () => {
+      const run = runAs(step("n2-zookeeper-configure"), "fail");
+      assert.equal(run.status, 3);
+      assert.match(run.stderr, /^stand-in step failed$/m);
+      assert.match(
+        run.stderr,
+        new RegExp(`^\\[n2-zookeeper-configure\\] FAILED on ${hostname()} \\(exit 3\\)`, "m"),
+      );
+      assert.doesNotMatch(run.stderr, /gave up/);
     });
 
     for (const id of ["n2-activemq-configure", "n3-host-ready"]) {
