@@ -1,4 +1,5 @@
 // The machine images each supported OS comes from, and the user its images log in as. Pure.
+import { Architecture } from "./instanceTypes";
 import { OperatingSystem } from "./settings";
 
 export interface ImageChoice {
@@ -7,6 +8,9 @@ export interface ImageChoice {
   readonly namePattern: string;
   readonly sshUser: string;
 }
+
+/** Every image below is amd64, so the hosts must be x86_64 instance types (settings refuse Graviton). */
+export const IMAGE_ARCHITECTURE: Architecture = "x86_64";
 
 export const IMAGES: Readonly<Record<OperatingSystem, ImageChoice>> = {
   // Debian's own AWS account (https://wiki.debian.org/Cloud/AmazonEC2Image).

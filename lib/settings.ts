@@ -1,14 +1,28 @@
 // Every setting of the stack: names, types, defaults and rules, validated in one pass. Pure: config.ts feeds it
 // from pulumi.Config, tests feed it from plain objects. A bad value is reported with the setting's name, the value
 // given and what is allowed, before any cloud resource exists.
-import { Cidr, isWholeInternet, parseCidr } from "./net";
+import { clusterIngressRules } from "./firewall";
+import { IMAGE_ARCHITECTURE } from "./images";
 import {
+  HOST_RESERVE,
+  knownX86Families,
+  largestHeapsMiB,
+  lookupInstanceType,
+  memoryNeededMiB,
+  MIN_HOST_MEMORY_GIB,
+} from "./instanceTypes";
+import { normalizeFingerprint, RELEASE_KEYS } from "./releaseKeys";
+import { Cidr, parseCidr, PRIVATE_BLOCKS, wideExposures, WIDEST_PUBLIC_PREFIX } from "./net";
+import {
+  artifactFileName,
   checkActiveMqVersion,
   checkZookeeperVersion,
   DEFAULT_KAHADB_ACTIVEMQ_VERSION,
   DEFAULT_LEVELDB_ACTIVEMQ_VERSION,
   DEFAULT_ZOOKEEPER_VERSION,
   HaMode,
+  KNOWN_SHA512,
+  Product,
 } from "./versions";
 
 export type OperatingSystem = "debian-12" | "ubuntu-24.04";
@@ -49,7 +63,10 @@ export interface StackSettings {
   readonly zookeeper: {
     readonly deploy: boolean;
     readonly version: string;
-    readonly sha512?: string;
+    /** An extra pin of the tarball's SHA-512 (zookeeperSha512, else KNOWN_SHA512); "" when there is none. */
+    readonly sha512: string;
+    /** Fingerprints of the keys whose signature makes a ZooKeeper release authentic (lib/releaseKeys.ts). */
+    readonly signingKeys: readonly string[];
     readonly heapMb: number;
     readonly tickTimeMs: number;
     readonly initLimitTicks: number;
@@ -57,7 +74,10 @@ export interface StackSettings {
   };
   readonly activemq: {
     readonly version: string;
-    readonly sha512?: string;
+    /** An extra pin of the tarball's SHA-512 (activemqSha512, else KNOWN_SHA512); "" when there is none. */
+    readonly sha512: string;
+    /** Fingerprints of the keys whose signature makes an ActiveMQ release authentic (lib/releaseKeys.ts). */
+    readonly signingKeys: readonly string[];
     readonly brokerName: string;
     readonly heapMb: number;
     readonly brokerUser: string;
@@ -78,6 +98,8 @@ export interface StackSettings {
   };
   /** Test harnesses only: accept an ActiveMQ version outside the supported list. Never in a real stack. */
   readonly testOnlyAllowUnsupportedActiveMq: boolean;
+  /** Test harnesses only: accept http:// artifact URLs (their mirrors have no certificate). Never in a real stack. */
+  readonly testOnlyAllowPlainHttp: boolean;
   readonly tags: Readonly<Record<string, string>>;
 }
 
@@ -134,12 +156,14 @@ export const SETTING_NAMES = [
   "zookeeperDeploy",
   "zookeeperVersion",
   "zookeeperSha512",
+  "zookeeperSigningKeys",
   "zookeeperHeapMb",
   "zookeeperTickTimeMs",
   "zookeeperInitLimit",
   "zookeeperSyncLimit",
   "activemqVersion",
   "activemqSha512",
+  "activemqSigningKeys",
   "brokerName",
   "brokerHeapMb",
   "brokerUser",
@@ -153,8 +177,18 @@ export const SETTING_NAMES = [
   "failoverMaxReconnectDelayMs",
   "failoverConnectionTimeoutMs",
   "testOnlyAllowUnsupportedActiveMq",
+  "testOnlyAllowPlainHttp",
   "tags",
 ] as const;
+
+/**
+ * Tag keys the program sets itself, beside the user's tags: components/cluster.ts adds activemq-ha:cluster and
+ * stack to every resource, components/*.ts add Name, and components/hosts.ts role and node (test/unit/tags.test.ts
+ * checks this list against a mocked stack). A user tag with one of these keys would be silently replaced.
+ */
+export const PROGRAM_TAG_KEYS: readonly string[] = ["Name", "role", "node", "activemq-ha:cluster", "stack"];
+/** AWS's limit of tags on one resource. */
+const AWS_TAGS_PER_RESOURCE = 50;
 
 /** Reads and checks every setting; throws one SettingsError listing every problem found. */
 export function parseSettings(raw: RawSettings): StackSettings {
@@ -205,17 +239,11 @@ export function parseSettings(raw: RawSettings): StackSettings {
   const amiId = r.pattern("amiId", /^ami-[0-9a-f]{8,17}$/, "an AMI id like ami-0123456789abcdef0");
   const instanceType = r.pattern(
     "instanceType",
-    /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
+    /^[a-z][a-z0-9-]*\.[a-z0-9][a-z0-9-]*$/,
     "an EC2 instance type such as t3.medium or m6i.large",
     "t3.medium",
   ) as string;
-  if (/^t[234][ag]?\.(nano|micro|small)$/.test(instanceType)) {
-    r.problem(
-      "instanceType",
-      instanceType,
-      "at least 4 GiB of memory (t3.medium or larger): two JVMs share each host",
-    );
-  }
+  const hostMemoryMiB = checkInstanceType(r, instanceType);
   const rootVolumeSizeGiB = r.int("rootVolumeSizeGiB", 20, { min: 10, max: 1024 });
 
   const clientCidrs = r.cidrs("clientCidrs");
@@ -226,15 +254,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
     ["consoleCidrs", consoleCidrs],
     ["sshCidrs", sshCidrs],
   ] as const) {
-    for (const block of blocks ?? []) {
-      if (isWholeInternet(block)) {
-        r.problem(
-          key,
-          block.text,
-          "a block narrower than the whole Internet: no port of the cluster is open to everyone",
-        );
-      }
-    }
+    checkCidrExposure(r, key, blocks ?? []);
   }
   const webConsole = r.bool("webConsole", true);
   if (!webConsole && consoleCidrs.length > 0) {
@@ -283,13 +303,17 @@ export function parseSettings(raw: RawSettings): StackSettings {
     }
   }
 
-  const artifactBaseUrl = r.url("artifactBaseUrl", "https://archive.apache.org/dist");
-  const mavenBaseUrl = r.url("mavenBaseUrl", "https://repo1.maven.org/maven2");
+  const testOnlyAllowPlainHttp = r.bool("testOnlyAllowPlainHttp", false);
+  const artifactBaseUrl = r.url("artifactBaseUrl", "https://archive.apache.org/dist", testOnlyAllowPlainHttp);
+  const mavenBaseUrl = r.url("mavenBaseUrl", "https://repo1.maven.org/maven2", testOnlyAllowPlainHttp);
 
   // replicated-leveldb always needs the ensemble (the brokers elect their master through it); in shared-kahadb
   // it is optional, for other users of ZooKeeper.
   const zookeeperDeploy = r.bool("zookeeperDeploy", false) || haMode === "replicated-leveldb";
   const zookeeperVersion = r.version("zookeeperVersion", DEFAULT_ZOOKEEPER_VERSION, checkZookeeperVersion);
+  const zookeeperHeapMb = r.int("zookeeperHeapMb", 512, { min: 128, max: 65536 });
+  const brokerHeapMb = r.int("brokerHeapMb", 1024, { min: 256, max: 65536 });
+  checkHeapsFit(r, instanceType, hostMemoryMiB, brokerHeapMb, zookeeperDeploy ? zookeeperHeapMb : undefined);
   const tickTimeMs = r.int("zookeeperTickTimeMs", 1000, { min: 200, max: 10000 });
   const zkSessionTimeoutMs = r.int("zkSessionTimeoutMs", 2000, { min: 1000, max: 60000 });
   if (zkSessionTimeoutMs % 1000 !== 0) {
@@ -361,28 +385,24 @@ export function parseSettings(raw: RawSettings): StackSettings {
     zookeeper: {
       deploy: zookeeperDeploy,
       version: zookeeperVersion,
-      ...optional(
-        "sha512",
-        r.pattern("zookeeperSha512", /^[0-9a-f]{128}$/, "128 lowercase hex digits (a SHA-512)"),
-      ),
-      heapMb: r.int("zookeeperHeapMb", 512, { min: 128, max: 65536 }),
+      sha512: resolveSha512(r, "zookeeperSha512", "zookeeper", zookeeperVersion),
+      signingKeys: r.fingerprints("zookeeperSigningKeys", "zookeeper"),
+      heapMb: zookeeperHeapMb,
       tickTimeMs,
       initLimitTicks: r.int("zookeeperInitLimit", 10, { min: 2, max: 100 }),
       syncLimitTicks: r.int("zookeeperSyncLimit", 5, { min: 1, max: 100 }),
     },
     activemq: {
       version: activemqVersion,
-      ...optional(
-        "sha512",
-        r.pattern("activemqSha512", /^[0-9a-f]{128}$/, "128 lowercase hex digits (a SHA-512)"),
-      ),
+      sha512: resolveSha512(r, "activemqSha512", "activemq", activemqVersion),
+      signingKeys: r.fingerprints("activemqSigningKeys", "activemq"),
       brokerName: r.pattern(
         "brokerName",
         /^[A-Za-z][A-Za-z0-9_-]{0,63}$/,
         "letters, digits, - and _ (starting with a letter)",
         "amq-ha",
       ) as string,
-      heapMb: r.int("brokerHeapMb", 1024, { min: 256, max: 65536 }),
+      heapMb: brokerHeapMb,
       brokerUser: r.pattern(
         "brokerUser",
         /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/,
@@ -396,12 +416,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
         "admin",
       ) as string,
       replicationSync: r.oneOf("replicationSync", SYNC_MODES, "quorum_mem"),
-      zkPath: r.pattern(
-        "zkPath",
-        /^(\/[A-Za-z0-9_.-]+)+$/,
-        "an absolute ZooKeeper path like /activemq/leveldb-stores",
-        "/activemq/leveldb-stores",
-      ) as string,
+      zkPath: readZkPath(r),
       zkSessionTimeoutMs,
       restartDelaySeconds,
       lockKeepAlivePeriodMs: r.int("lockKeepAlivePeriodMs", 2000, { min: 500, max: 60000 }),
@@ -412,7 +427,8 @@ export function parseSettings(raw: RawSettings): StackSettings {
       connectionTimeoutMs: r.int("failoverConnectionTimeoutMs", 1000, { min: 100, max: 60000 }),
     },
     testOnlyAllowUnsupportedActiveMq,
-    tags: r.tags("tags"),
+    testOnlyAllowPlainHttp,
+    tags: checkTags(r, r.tags("tags")),
   };
   if (settings.failover.maxReconnectDelayMs < settings.failover.initialReconnectDelayMs) {
     r.problem(
@@ -421,12 +437,264 @@ export function parseSettings(raw: RawSettings): StackSettings {
       `at least failoverInitialReconnectDelayMs (${settings.failover.initialReconnectDelayMs})`,
     );
   }
+  checkRuleNamesUnique(r, settings);
   r.finish();
   return settings;
 }
 
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+const FAMILY_NAMES = { ipv4: "IPv4", ipv6: "IPv6" } as const;
+
+/**
+ * Refuses blocks that together open a port to the whole Internet (0.0.0.0/1 + 128.0.0.0/1 as much as 0.0.0.0/0),
+ * or to so much of it that it comes to the same (lib/net.ts WIDEST_PUBLIC_PREFIX says how much, and why).
+ */
+function checkCidrExposure(r: Reader, key: string, blocks: readonly Cidr[]): void {
+  for (const exposure of wideExposures(blocks)) {
+    const family = FAMILY_NAMES[exposure.family];
+    const given = exposure.blocks.map((b) => b.text).join(",");
+    if (exposure.kind === "whole-internet") {
+      r.problem(
+        key,
+        given,
+        `blocks that together are narrower than the whole Internet (these cover all of ${family}): ` +
+          `no port of the cluster is open to everyone`,
+      );
+    } else {
+      const privateBlocks = PRIVATE_BLOCKS.filter((b) => b.family === exposure.family).map((b) => b.text);
+      r.problem(
+        key,
+        given,
+        `blocks that together cover at most a /${WIDEST_PUBLIC_PREFIX[exposure.family]}'s worth of ` +
+          `non-private ${family} addresses (${privateBlocks.join(", ")} do not count): wider is as good as ` +
+          `the whole Internet`,
+      );
+    }
+  }
+}
+
+/** Refuses an instance type the image cannot boot, one the table does not know, or one under 4 GiB. */
+function checkInstanceType(r: Reader, instanceType: string): number | undefined {
+  const facts = lookupInstanceType(instanceType);
+  const refuse = (allowed: string) => {
+    r.problem("instanceType", instanceType, allowed);
+    return undefined;
+  };
+  switch (facts.kind) {
+    case "arm64":
+      return refuse(
+        `an ${IMAGE_ARCHITECTURE} instance type such as t3.medium or m7i.large: ${facts.family} is Graviton ` +
+          `(ARM), and the host images are amd64 (lib/images.ts)`,
+      );
+    case "unknown-family":
+      return refuse(
+        `an instance type of a family whose memory this program knows: ${knownX86Families().join(", ")} ` +
+          `(the list is in lib/instanceTypes.ts)`,
+      );
+    case "unknown-size":
+      return refuse(
+        `an existing size of ${facts.family}: ${facts.sizes.join(", ")} (the list is in lib/instanceTypes.ts)`,
+      );
+    case "x86_64":
+      return facts.memoryGiB < MIN_HOST_MEMORY_GIB
+        ? refuse(
+            `at least ${MIN_HOST_MEMORY_GIB} GiB of memory (t3.medium or larger; ${instanceType} has ` +
+              `${facts.memoryGiB} GiB): two JVMs share each host`,
+          )
+        : facts.memoryGiB * 1024;
+  }
+}
+
+/**
+ * Refuses heaps the host cannot hold: the broker's, ZooKeeper's where it runs (zookeeperHeapMb undefined when it
+ * does not), and lib/instanceTypes.ts HOST_RESERVE for the OS and the JVMs' memory outside the heap.
+ */
+function checkHeapsFit(
+  r: Reader,
+  instanceType: string,
+  memoryMiB: number | undefined,
+  brokerHeapMb: number,
+  zookeeperHeapMb: number | undefined,
+): void {
+  const heaps = zookeeperHeapMb === undefined ? [brokerHeapMb] : [brokerHeapMb, zookeeperHeapMb];
+  const needed = memoryNeededMiB(heaps);
+  if (memoryMiB === undefined || needed <= memoryMiB) {
+    return;
+  }
+  const [keys, sum] =
+    zookeeperHeapMb === undefined
+      ? ["instanceType/brokerHeapMb", "brokerHeapMb"]
+      : ["instanceType/brokerHeapMb/zookeeperHeapMb", "brokerHeapMb + zookeeperHeapMb"];
+  r.problem(
+    keys,
+    [instanceType, ...heaps].join(" / "),
+    `heaps that fit the host's ${memoryMiB} MiB: ${sum}, plus ${HOST_RESERVE.heapShare * 100}% of that for ` +
+      `the JVMs' memory outside the heap, plus ${HOST_RESERVE.fixedMiB} MiB for the OS, must be at most ` +
+      `${memoryMiB} MiB (these need ${needed}); at most ${largestHeapsMiB(memoryMiB)} MiB of heaps on ` +
+      `${instanceType}, or a larger instanceType`,
+  );
+}
+
+const ZK_PATH_ALLOWED =
+  'an absolute ZooKeeper path like /activemq/leveldb-stores: "/" then segments of letters, digits, _, . and -, ' +
+  'none empty, "." or "..", no trailing "/", and not under /zookeeper, which ZooKeeper reserves';
+
+/** The group's ZooKeeper path, as ZooKeeper would accept it for a node of the program's own. */
+function readZkPath(r: Reader): string {
+  const fallback = "/activemq/leveldb-stores";
+  const path = r.text("zkPath") ?? fallback;
+  const problem = zkPathProblem(path);
+  if (problem !== undefined) {
+    r.problem("zkPath", path, `${ZK_PATH_ALLOWED} (here: ${problem})`);
+    return fallback;
+  }
+  return path;
+}
+
+/** What is wrong with a ZooKeeper path (ZooKeeper's PathUtils rules, and its reserved /zookeeper), if anything. */
+export function zkPathProblem(path: string): string | undefined {
+  if (!path.startsWith("/")) {
+    return "it does not start with /";
+  }
+  if (path === "/") {
+    return "it is the root; the group needs a node of its own";
+  }
+  if (path.endsWith("/")) {
+    return "it ends in /";
+  }
+  const segments = path.slice(1).split("/");
+  const relative = segments.find((s) => s === "." || s === "..");
+  if (segments.includes("")) {
+    return "it has an empty segment (//)";
+  }
+  if (relative !== undefined) {
+    return `it has a "${relative}" segment`;
+  }
+  const odd = segments.find((s) => !/^[A-Za-z0-9_.-]+$/.test(s));
+  if (odd !== undefined) {
+    return `segment "${odd}" has other characters`;
+  }
+  return segments[0] === "zookeeper" ? "its first segment is zookeeper" : undefined;
+}
+
+/**
+ * The digest a download is pinned to, on top of its signature check: the setting's, else KNOWN_SHA512's for the
+ * release's file, else none ("").
+ */
+function resolveSha512(
+  r: Reader,
+  key: "activemqSha512" | "zookeeperSha512",
+  product: Product,
+  version: string,
+): string {
+  if (r.text(key) !== undefined) {
+    // A malformed value is reported by pattern(); "" then stands in, and nothing is created anyway.
+    return r.pattern(key, /^[0-9a-f]{128}$/, "128 lowercase hex digits (a SHA-512)") ?? "";
+  }
+  const file = artifactFileName(product, version);
+  return Object.prototype.hasOwnProperty.call(KNOWN_SHA512, file) ? (KNOWN_SHA512[file] as string) : "";
+}
+
+/** What AWS accepts in tag keys and values (its documented pattern). */
+const TAG_CHARACTERS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const TAG_CHARACTERS_ALLOWED =
+  "tag keys and values of Unicode letters, digits, spaces and _ . : / = + - @ (AWS refuses other characters)";
+
+/** Refuses tags AWS would reject, or that the program's own tags would silently replace; returns the tags. */
+function checkTags(r: Reader, tags: Record<string, string>): Record<string, string> {
+  const entries = Object.entries(tags);
+  const room = AWS_TAGS_PER_RESOURCE - PROGRAM_TAG_KEYS.length;
+  if (entries.length > room) {
+    r.problem(
+      "tags",
+      `${entries.length} tags`,
+      `at most ${room} tags: AWS allows ${AWS_TAGS_PER_RESOURCE} on a resource and this program adds ` +
+        `${PROGRAM_TAG_KEYS.length} of its own (${PROGRAM_TAG_KEYS.join(", ")})`,
+    );
+  }
+  for (const [key, value] of entries) {
+    const keyProblem = tagKeyProblem(key);
+    if (keyProblem !== undefined) {
+      r.problem("tags", shorten(key), keyProblem);
+    }
+    const valueProblem = tagValueProblem(key, value);
+    if (valueProblem !== undefined) {
+      r.problem("tags", shorten(value), valueProblem);
+    }
+  }
+  return tags;
+}
+
+function tagKeyProblem(key: string): string | undefined {
+  const length = [...key].length;
+  if (length < 1 || length > 128) {
+    return `tag keys of 1 to 128 characters (this one has ${length})`;
+  }
+  if (/^aws:/i.test(key)) {
+    return 'tag keys that do not start with "aws:", in any case (AWS reserves that prefix)';
+  }
+  if (!TAG_CHARACTERS.test(key)) {
+    return TAG_CHARACTERS_ALLOWED;
+  }
+  if (PROGRAM_TAG_KEYS.includes(key)) {
+    return (
+      `tag keys other than ${PROGRAM_TAG_KEYS.join(", ")}: this program sets those on its resources and ` +
+      `would silently replace yours`
+    );
+  }
+  return undefined;
+}
+
+function tagValueProblem(key: string, value: string): string | undefined {
+  const length = [...value].length;
+  if (length > 256) {
+    return `tag values of 0 to 256 characters (the value of "${shorten(key)}" has ${length})`;
+  }
+  return TAG_CHARACTERS.test(value)
+    ? undefined
+    : `${TAG_CHARACTERS_ALLOWED} (in the value of "${shorten(key)}")`;
+}
+
+/** A user's text as the error shows it: whole up to 64 characters, cut with … beyond. */
+function shorten(text: string): string {
+  const chars = [...text];
+  return chars.length > 64 ? `${chars.slice(0, 64).join("")}…` : text;
+}
+
+/**
+ * Refuses blocks of one list whose security-group rules would share a resource name. lib/firewall.ts names a rule
+ * after its block's text with every run of other characters than letters and digits replaced by "-", which
+ * drops where an IPv6 "::" stands: 2001:db8::1:0/112 and 2001::db8:1:0/112 both become 2001-db8-1-0-112.
+ * (Blocks are canonical by then, so two spellings of one block are caught earlier, as a block listed twice.)
+ */
+function checkRuleNamesUnique(r: Reader, settings: StackSettings): void {
+  const lists = [
+    ["clientCidrs", settings.clientCidrs ?? []],
+    ["sshCidrs", settings.sshCidrs ?? []],
+    ["consoleCidrs", settings.consoleCidrs],
+  ] as const;
+  const blocksByName = new Map<string, Cidr[]>();
+  for (const rule of clusterIngressRules(settings, settings.sshCidrs ?? [])) {
+    if (rule.source.kind === "cidr") {
+      blocksByName.set(rule.name, [...(blocksByName.get(rule.name) ?? []), rule.source.cidr]);
+    }
+  }
+  for (const [name, blocks] of blocksByName) {
+    if (blocks.length < 2) {
+      continue;
+    }
+    const texts = blocks.map((b) => b.text);
+    const key =
+      lists.find(([, list]) => blocks.every((b) => list.includes(b)))?.[0] ??
+      "clientCidrs/sshCidrs/consoleCidrs";
+    r.problem(
+      key,
+      texts.join(","),
+      `blocks whose firewall rules get different names: ${texts.join(" and ")} would both be rule "${name}" ` +
+        `(lib/firewall.ts names a rule after its block's text with the colons turned into dashes, which loses ` +
+        `where "::" stands), and two resources cannot share a name; list one of them as its two halves (one ` +
+        `prefix bit longer) instead`,
+    );
+  }
 }
 
 /** Reads typed values and collects problems instead of stopping at the first. */
@@ -513,20 +781,28 @@ class Reader {
     return version;
   }
 
-  url(key: string, fallback: string): string {
+  /** An https URL without query or fragment (or http too, with allowPlainHttp), without a trailing slash. */
+  url(key: string, fallback: string, allowPlainHttp: boolean): string {
     const text = this.text(key) ?? fallback;
-    let ok = false;
+    let protocol: string | undefined;
     try {
       const u = new URL(text);
-      ok = (u.protocol === "https:" || u.protocol === "http:") && u.search === "" && u.hash === "";
+      protocol = u.search === "" && u.hash === "" ? u.protocol : undefined;
     } catch {
-      ok = false;
+      protocol = undefined;
     }
-    if (!ok) {
+    if (protocol === "http:" && !allowPlainHttp) {
       this.problem(
         key,
         text,
-        "an http(s) URL without query or fragment, e.g. https://archive.apache.org/dist",
+        "an https URL: downloads must be https so they cannot be altered in transit " +
+          "(plain http is for test harnesses only, with testOnlyAllowPlainHttp)",
+      );
+    } else if (protocol !== "https:" && protocol !== "http:") {
+      this.problem(
+        key,
+        text,
+        `an ${allowPlainHttp ? "http(s)" : "https"} URL without query or fragment, e.g. https://archive.apache.org/dist`,
       );
     }
     return text.replace(/\/+$/, "");
@@ -573,6 +849,24 @@ class Reader {
       }
     }
     return items as string[];
+  }
+
+  /** Release-key fingerprints (40 hex digits each, spaces allowed); unset: the release managers' keys. */
+  fingerprints(key: string, product: keyof typeof RELEASE_KEYS): string[] {
+    const items = this.list(key);
+    if (items === undefined) {
+      return RELEASE_KEYS[product].map((k) => k.fingerprint);
+    }
+    const fingerprints: string[] = [];
+    for (const item of items) {
+      const fingerprint = normalizeFingerprint(item);
+      if (fingerprint === undefined) {
+        this.problem(key, item, "OpenPGP key fingerprints of 40 hex digits (gpg --fingerprint prints them)");
+      } else {
+        fingerprints.push(fingerprint);
+      }
+    }
+    return fingerprints;
   }
 
   cidr(key: string, fallback: string): Cidr | undefined {

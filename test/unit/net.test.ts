@@ -1,7 +1,19 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { carveSubnets, parseCidr, parseIpv4 } from "../../lib/net";
+import {
+  AddressRange,
+  carveSubnets,
+  Cidr,
+  cidrRange,
+  coversWholeFamily,
+  mergeRanges,
+  outermostBlocks,
+  parseCidr,
+  parseIpv4,
+  publicAddressCount,
+  wideExposures,
+} from "../../lib/net";
 
 /** Independent IPv4 arithmetic for the properties (deliberately not lib/net's own helpers). */
 function toNumber(address: string): number {
@@ -19,6 +31,51 @@ function range(cidr: string): { first: number; size: number; prefix: number } {
   const p = Number(prefix);
   return { first: toNumber(address), size: 2 ** (32 - p), prefix: p };
 }
+
+function cidr(text: string): Cidr {
+  const parsed = parseCidr(text);
+  assert.equal(typeof parsed, "object", `${text}: ${String(parsed)}`);
+  return parsed as Cidr;
+}
+
+const cidrs = (texts: readonly string[]) => texts.map(cidr);
+
+/**
+ * A random IPv4 block of prefix 0 to 8, and the /8s ("cells", by first octet) it spans: an independent model of
+ * the union for the properties, 256 cells for all of IPv4.
+ */
+const coarseIpv4Block = fc
+  .tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 8 }))
+  .map(([cell, prefix]) => {
+    const width = 2 ** (8 - prefix);
+    const first = Math.floor(cell / width) * width;
+    return { text: `${first}.0.0.0/${prefix}`, cells: Array.from({ length: width }, (_, i) => first + i) };
+  });
+
+/** Splits the whole space (bits wide) into random halves, quarters, …: blocks that together are exactly all of it. */
+function partition(bits: number, text: (first: bigint, prefix: number) => string) {
+  return fc.array(fc.nat(), { minLength: 1, maxLength: 12 }).map((choices) => {
+    let blocks: { first: bigint; prefix: number }[] = [{ first: 0n, prefix: 0 }];
+    for (const choice of choices) {
+      const i = choice % blocks.length;
+      const { first, prefix } = blocks[i] as { first: bigint; prefix: number };
+      const halves = [
+        { first, prefix: prefix + 1 },
+        { first: first + (1n << BigInt(bits - prefix - 1)), prefix: prefix + 1 },
+      ];
+      blocks = [...blocks.slice(0, i), ...halves, ...blocks.slice(i + 1)];
+    }
+    return blocks.map((b) => text(b.first, b.prefix));
+  });
+}
+
+const ipv4Partition = partition(32, (first, prefix) => `${toAddress(Number(first))}/${prefix}`);
+const ipv6Partition = partition(128, (first, prefix) => {
+  const groups = Array.from({ length: 8 }, (_, i) =>
+    ((first >> BigInt(112 - 16 * i)) & 0xffffn).toString(16),
+  );
+  return `${groups.join(":")}/${prefix}`;
+});
 
 /** A random network-aligned IPv4 block with a prefix in [minPrefix, maxPrefix]. */
 function ipv4Block(minPrefix: number, maxPrefix: number) {
@@ -116,6 +173,170 @@ void describe("lib/net", () => {
         assert.equal(typeof result, "string", `accepted as ${JSON.stringify(result)}`);
       });
     }
+  });
+
+  void describe("cidrRange and mergeRanges", () => {
+    void it("gives a block's first and last address", () => {
+      assert.deepStrictEqual(cidrRange(cidr("10.0.0.0/8")), { first: 0x0a000000n, last: 0x0affffffn });
+      assert.deepStrictEqual(cidrRange(cidr("198.51.100.7/32")), { first: 0xc6336407n, last: 0xc6336407n });
+      assert.deepStrictEqual(cidrRange(cidr("::/0")), { first: 0n, last: (1n << 128n) - 1n });
+      assert.deepStrictEqual(cidrRange(cidr("2001:db8::/32")), {
+        first: 0x20010db8n << 96n,
+        last: (0x20010db8n << 96n) + (1n << 96n) - 1n,
+      });
+    });
+
+    void it("merges overlapping and touching ranges, and keeps apart ones apart", () => {
+      const r = (first: number, last: number): AddressRange => ({ first: BigInt(first), last: BigInt(last) });
+      assert.deepStrictEqual(mergeRanges([r(10, 20), r(0, 4), r(5, 7), r(15, 30), r(32, 40)]), [
+        r(0, 7),
+        r(10, 30),
+        r(32, 40),
+      ]);
+      assert.deepStrictEqual(mergeRanges([r(0, 100), r(3, 4)]), [r(0, 100)]);
+      assert.deepStrictEqual(mergeRanges([]), []);
+    });
+
+    void it("gives sorted, apart ranges holding exactly the addresses of its input (property)", () => {
+      const range = fc
+        .tuple(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 120 }))
+        .map(([a, b]): AddressRange => ({ first: BigInt(Math.min(a, b)), last: BigInt(Math.max(a, b)) }));
+      fc.assert(
+        fc.property(fc.array(range, { maxLength: 8 }), (ranges) => {
+          const merged = mergeRanges(ranges);
+          for (const [i, m] of merged.entries()) {
+            assert.ok(m.first <= m.last);
+            const next = merged[i + 1];
+            assert.ok(next === undefined || next.first > m.last + 1n, "overlapping or touching ranges");
+          }
+          for (let n = 0n; n <= 121n; n++) {
+            const inInput = ranges.some((x) => x.first <= n && n <= x.last);
+            const inMerged = merged.some((x) => x.first <= n && n <= x.last);
+            assert.equal(inMerged, inInput, `address ${n}`);
+          }
+        }),
+      );
+    });
+  });
+
+  void describe("coversWholeFamily", () => {
+    void it("sees the whole Internet in one block or in several", () => {
+      assert.equal(coversWholeFamily(cidrs(["0.0.0.0/0"]), "ipv4"), true);
+      assert.equal(coversWholeFamily(cidrs(["0.0.0.0/1", "128.0.0.0/1"]), "ipv4"), true);
+      assert.equal(coversWholeFamily(cidrs(["128.0.0.0/1", "0.0.0.0/2", "64.0.0.0/2"]), "ipv4"), true);
+      assert.equal(coversWholeFamily(cidrs(["::/1", "8000::/1"]), "ipv6"), true);
+      assert.equal(coversWholeFamily(cidrs(["0.0.0.0/1", "128.0.0.0/2"]), "ipv4"), false);
+      // One family's blocks never cover the other family.
+      assert.equal(coversWholeFamily(cidrs(["0.0.0.0/0"]), "ipv6"), false);
+      assert.equal(coversWholeFamily(cidrs(["::/0"]), "ipv4"), false);
+      assert.equal(coversWholeFamily([], "ipv4"), false);
+    });
+
+    void it("agrees with a cell-by-cell model of IPv4 (property)", () => {
+      fc.assert(
+        fc.property(fc.array(coarseIpv4Block, { maxLength: 12 }), (blocks) => {
+          const covered = new Set(blocks.flatMap((b) => b.cells));
+          assert.equal(
+            coversWholeFamily(
+              blocks.map((b) => cidr(b.text)),
+              "ipv4",
+            ),
+            covered.size === 256,
+          );
+        }),
+      );
+    });
+
+    for (const [family, split] of [
+      ["ipv4", ipv4Partition],
+      ["ipv6", ipv6Partition],
+    ] as const) {
+      void it(`covers ${family} with any split of it, and not with one of its blocks left out (property)`, () => {
+        fc.assert(
+          fc.property(split, fc.nat(), (texts, drop) => {
+            const blocks = cidrs(texts);
+            assert.equal(coversWholeFamily(blocks, family), true);
+            assert.equal(
+              coversWholeFamily(
+                blocks.filter((_, i) => i !== drop % blocks.length),
+                family,
+              ),
+              false,
+            );
+          }),
+        );
+      });
+    }
+  });
+
+  void describe("publicAddressCount and wideExposures", () => {
+    void it("counts the union once, without the private blocks", () => {
+      assert.equal(publicAddressCount(cidrs(["10.0.0.0/8"]), "ipv4"), 0n);
+      assert.equal(publicAddressCount(cidrs(["10.0.0.0/7"]), "ipv4"), 1n << 24n);
+      assert.equal(publicAddressCount(cidrs(["1.0.0.0/8", "1.0.0.0/9", "1.128.0.0/9"]), "ipv4"), 1n << 24n);
+      assert.equal(
+        publicAddressCount(cidrs(["0.0.0.0/0"]), "ipv4"),
+        (1n << 32n) - (1n << 24n) - (1n << 20n) - (1n << 16n),
+      );
+      assert.equal(publicAddressCount(cidrs(["fc00::/7", "fe80::/10"]), "ipv6"), 0n);
+      assert.equal(publicAddressCount(cidrs(["2000::/3"]), "ipv6"), 1n << 125n);
+    });
+
+    void it("agrees with a cell-by-cell model of public IPv4 (property)", () => {
+      // Private addresses by /8 cell: all of 10, 2^20 of 172 (172.16.0.0/12), 2^16 of 192 (192.168.0.0/16).
+      const privateIn = new Map([
+        [10, 1 << 24],
+        [172, 1 << 20],
+        [192, 1 << 16],
+      ]);
+      fc.assert(
+        fc.property(fc.array(coarseIpv4Block, { maxLength: 12 }), (blocks) => {
+          const covered = new Set(blocks.flatMap((b) => b.cells));
+          const expected = [...covered].reduce((n, c) => n + (1 << 24) - (privateIn.get(c) ?? 0), 0);
+          assert.equal(
+            publicAddressCount(
+              blocks.map((b) => cidr(b.text)),
+              "ipv4",
+            ),
+            BigInt(expected),
+          );
+        }),
+      );
+    });
+
+    void it("reports the whole Internet, and unions wider than a /8 of public IPv4 or a /16 of public IPv6", () => {
+      const texts = (blocks: readonly Cidr[]) => blocks.map((b) => b.text);
+      const found = (given: string[]) =>
+        wideExposures(cidrs(given)).map((e) => [e.family, e.kind, texts(e.blocks)] as const);
+      assert.deepStrictEqual(found(["10.1.0.0/16", "0.0.0.0/1", "128.0.0.0/1"]), [
+        ["ipv4", "whole-internet", ["0.0.0.0/1", "128.0.0.0/1"]],
+      ]);
+      assert.deepStrictEqual(found(["10.0.0.0/8", "1.0.0.0/8", "2.0.0.0/8", "2001:db8::/32"]), [
+        ["ipv4", "too-wide", ["1.0.0.0/8", "2.0.0.0/8"]],
+      ]);
+      assert.deepStrictEqual(found(["2000::/3", "::/1", "8000::/1"]), [
+        ["ipv6", "whole-internet", ["::/1", "8000::/1"]],
+      ]);
+      assert.deepStrictEqual(found(["2000::/3", "203.0.113.0/24"]), [["ipv6", "too-wide", ["2000::/3"]]]);
+      // Exactly one /8 of public IPv4 and one /16 of public IPv6 are still allowed.
+      assert.deepStrictEqual(
+        found(["11.0.0.0/8", "10.0.0.0/8", "192.168.0.0/16", "2001::/16", "fd00::/8"]),
+        [],
+      );
+      assert.deepStrictEqual(found(["10.0.0.0/7"]), []);
+      assert.deepStrictEqual(found(["2000::/15"]), [["ipv6", "too-wide", ["2000::/15"]]]);
+    });
+
+    void it("names the blocks no other given block contains", () => {
+      const texts = (given: string[]) => outermostBlocks(cidrs(given)).map((b) => b.text);
+      assert.deepStrictEqual(texts(["10.1.0.0/16", "0.0.0.0/0", "10.0.0.0/8", "::/0", "2001:db8::/32"]), [
+        "0.0.0.0/0",
+        "::/0",
+      ]);
+      // ::a00:0/104 spans the same numbers as 10.0.0.0/8, but in the other family.
+      assert.deepStrictEqual(texts(["10.0.0.0/8", "::a00:0/104"]), ["10.0.0.0/8", "::a00:0/104"]);
+      assert.deepStrictEqual(texts(["1.0.0.0/8", "2.0.0.0/8"]), ["1.0.0.0/8", "2.0.0.0/8"]);
+    });
   });
 
   void describe("carveSubnets", () => {

@@ -4,12 +4,35 @@ import YAML from "yaml";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
-import { parseSettings, RawSettings, SETTING_NAMES, SettingsError, StackSettings } from "../../lib/settings";
+import { clusterIngressRules } from "../../lib/firewall";
+import { RELEASE_KEYS } from "../../lib/releaseKeys";
+import { INSTANCE_FAMILIES } from "../../lib/instanceTypes";
+import {
+  parseSettings,
+  PROGRAM_TAG_KEYS,
+  RawSettings,
+  SETTING_NAMES,
+  SettingsError,
+  StackSettings,
+} from "../../lib/settings";
+import { artifactFileName, KNOWN_SHA512 } from "../../lib/versions";
 
-/** Parses and expects a SettingsError; returns its problem lines. */
+/**
+ * Digests for the tarballs. KNOWN_SHA512 is empty until someone copies Apache's checked digests into it, and a
+ * release without a digest is refused, so every test passes these unless it is about the digests themselves
+ * (give `activemqSha512: undefined` to leave one unset).
+ */
+const DIGESTS = { activemqSha512: "a".repeat(128), zookeeperSha512: "b".repeat(128) } as const;
+
+/** The settings with DIGESTS under them (a key of `raw` wins, even when undefined). */
+function withDigests(raw: RawSettings): RawSettings {
+  return { ...DIGESTS, ...raw };
+}
+
+/** Parses (with DIGESTS) and expects a SettingsError; returns its problem lines. */
 function problemsOf(raw: RawSettings): readonly string[] {
   try {
-    parseSettings(raw);
+    parseSettings(withDigests(raw));
   } catch (e) {
     assert.ok(e instanceof SettingsError, `expected a SettingsError, got ${String(e)}`);
     // Every problem line is in the message the user sees.
@@ -18,7 +41,7 @@ function problemsOf(raw: RawSettings): readonly string[] {
     }
     return e.problems;
   }
-  assert.fail(`parseSettings(${JSON.stringify(raw)}) was accepted`);
+  assert.fail(`parseSettings(${JSON.stringify(withDigests(raw))}) was accepted`);
 }
 
 /**
@@ -37,7 +60,7 @@ function assertRefused(raw: RawSettings, key: string, given: string, ...allowed:
 }
 
 function accepted(raw: RawSettings): StackSettings {
-  return parseSettings(raw);
+  return parseSettings(withDigests(raw));
 }
 
 void describe("lib/settings parseSettings", () => {
@@ -65,6 +88,8 @@ void describe("lib/settings parseSettings", () => {
       zookeeper: {
         deploy: true,
         version: "3.8.6",
+        sha512: DIGESTS.zookeeperSha512,
+        signingKeys: RELEASE_KEYS.zookeeper.map((k) => k.fingerprint),
         heapMb: 512,
         tickTimeMs: 1000,
         initLimitTicks: 10,
@@ -72,6 +97,8 @@ void describe("lib/settings parseSettings", () => {
       },
       activemq: {
         version: "5.16.8",
+        sha512: DIGESTS.activemqSha512,
+        signingKeys: RELEASE_KEYS.activemq.map((k) => k.fingerprint),
         brokerName: "amq-ha",
         heapMb: 1024,
         brokerUser: "app",
@@ -85,18 +112,16 @@ void describe("lib/settings parseSettings", () => {
       },
       failover: { initialReconnectDelayMs: 10, maxReconnectDelayMs: 100, connectionTimeoutMs: 1000 },
       testOnlyAllowUnsupportedActiveMq: false,
+      testOnlyAllowPlainHttp: false,
       tags: {},
     };
-    // deepStrictEqual also proves the optional settings (clientCidrs, sshCidrs, amiId, sshPublicKey, sha512s) are
-    // absent rather than present and undefined.
-    assert.deepStrictEqual(parseSettings({}), expected);
+    // deepStrictEqual also proves the optional settings (clientCidrs, sshCidrs, amiId, sshPublicKey) are absent
+    // rather than present and undefined.
+    assert.deepStrictEqual(accepted({}), expected);
   });
 
   void it("treats empty and blank values as unset", () => {
-    assert.deepStrictEqual(
-      parseSettings({ nodeCount: "", instanceType: "  ", vpcCidr: undefined }),
-      parseSettings({}),
-    );
+    assert.deepStrictEqual(accepted({ nodeCount: "", instanceType: "  ", vpcCidr: undefined }), accepted({}));
   });
 
   void it("defaults shared-kahadb to a supported ActiveMQ and no ZooKeeper", () => {
@@ -229,7 +254,7 @@ void describe("lib/settings parseSettings", () => {
       const raw = { clientCidrs: "10.1.0.0/16,10.1.0.0/16" };
       let settings: StackSettings | undefined;
       try {
-        settings = parseSettings(raw);
+        settings = accepted(raw);
       } catch (e) {
         assert.ok(e instanceof SettingsError);
         assert.ok(
@@ -347,9 +372,9 @@ void describe("lib/settings parseSettings", () => {
   });
 
   void describe("hosts", () => {
-    for (const small of ["t3.micro", "t3.small", "t4g.nano"]) {
-      void it(`refuses instanceType ${small}`, () => {
-        assertRefused({ instanceType: small }, "instanceType", small, "at least 4 GiB", "t3.medium");
+    for (const small of ["t3.nano", "t3.micro", "t3.small", "t3a.small"]) {
+      void it(`refuses instanceType ${small} (under 4 GiB)`, () => {
+        assertRefused({ instanceType: small }, "instanceType", small, "at least 4 GiB", "t3.medium", "GiB)");
       });
     }
 
@@ -382,21 +407,37 @@ void describe("lib/settings parseSettings", () => {
       });
     }
 
-    for (const good of ["5.19.4", "5.19.9", "6.2.4", "6.3.0"]) {
+    for (const good of ["5.19.9", "5.19.10", "5.19.12"]) {
       void it(`accepts activemqVersion ${good} in shared-kahadb`, () => {
         assert.equal(accepted({ haMode: "shared-kahadb", activemqVersion: good }).activemq.version, good);
       });
     }
 
-    for (const bad of ["5.19.3", "6.2.3", "5.18.6", "5.16.8", "6.2", "latest"]) {
-      void it(`refuses activemqVersion ${bad} in shared-kahadb`, () => {
-        assertRefused(
+    for (const bad of ["5.19.3", "5.19.4", "5.19.8", "5.18.6", "5.16.8", "5.20.0", "6.2", "latest"]) {
+      void it(`refuses activemqVersion ${bad} in shared-kahadb (before 5.19.9, or not 5.19)`, () => {
+        const line = assertRefused(
           { haMode: "shared-kahadb", activemqVersion: bad },
           "activemqVersion",
           bad,
           "shared-kahadb",
-          "5.19.x from 5.19.4",
-          "6.x from 6.2.4",
+          "5.19.x from 5.19.9",
+          "advisories rated important",
+        );
+        assert.ok(!line.includes("6.x from"), line);
+      });
+    }
+
+    for (const six of ["6.0.0", "6.1.7", "6.2.4", "6.3.0"]) {
+      void it(`refuses activemqVersion ${six} in shared-kahadb, saying why 6.x is not offered`, () => {
+        assertRefused(
+          { haMode: "shared-kahadb", activemqVersion: six },
+          "activemqVersion",
+          six,
+          "5.19.x from 5.19.9",
+          "6.x is refused for now",
+          "Jetty 11",
+          "the 5.x jetty.xml stops a 6.x broker when the console is on",
+          "cluster-in-a-box",
         );
       });
     }
@@ -524,12 +565,479 @@ void describe("lib/settings parseSettings", () => {
         { artifactBaseUrl: "ftp://mirror/dist" },
         "artifactBaseUrl",
         "ftp://mirror/dist",
-        "http(s) URL",
+        "https URL",
       );
       assert.equal(
         accepted({ artifactBaseUrl: "https://mirror.example/dist/" }).artifactBaseUrl,
         "https://mirror.example/dist",
       );
+    });
+  });
+
+  void describe("CIDR sets open to (nearly) the whole Internet", () => {
+    const KEYS = ["clientCidrs", "consoleCidrs", "sshCidrs"] as const;
+
+    for (const key of KEYS) {
+      for (const [given, reported, family] of [
+        ["0.0.0.0/1,128.0.0.0/1", "0.0.0.0/1,128.0.0.0/1", "IPv4"],
+        ["::/1,8000::/1", "::/1,8000::/1", "IPv6"],
+        ["10.1.0.0/16,0.0.0.0/0", "0.0.0.0/0", "IPv4"],
+        ["128.0.0.0/1,10.0.0.0/8,0.0.0.0/2,64.0.0.0/2", "128.0.0.0/1,0.0.0.0/2,64.0.0.0/2", "IPv4"],
+        ["2001:db8::/32,::/0", "::/0", "IPv6"],
+      ] as const) {
+        void it(`refuses ${given} in ${key}: together they are all of ${family}`, () => {
+          assertRefused(
+            { [key]: given },
+            key,
+            reported,
+            "narrower than the whole Internet",
+            `all of ${family}`,
+          );
+        });
+      }
+
+      for (const [given, reported, worth] of [
+        ["2000::/3", "2000::/3", "/16's worth of non-private IPv6"],
+        ["2000::/15", "2000::/15", "/16's worth of non-private IPv6"],
+        ["2001::/16,2002::/16", "2001::/16,2002::/16", "/16's worth of non-private IPv6"],
+        ["0.0.0.0/7", "0.0.0.0/7", "/8's worth of non-private IPv4"],
+        ["10.0.0.0/8,1.0.0.0/8,2.0.0.0/8", "1.0.0.0/8,2.0.0.0/8", "/8's worth of non-private IPv4"],
+        ["0.0.0.0/1", "0.0.0.0/1", "/8's worth of non-private IPv4"],
+      ] as const) {
+        void it(`refuses ${given} in ${key}: too wide to be anything but the Internet`, () => {
+          assertRefused({ [key]: given }, key, reported, worth, "do not count");
+        });
+      }
+    }
+
+    for (const wide of [
+      "11.0.0.0/8",
+      "10.0.0.0/7",
+      "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.0.0.0/8",
+      "2001::/16",
+      "fc00::/7,fe80::/10,2600::/16",
+      "2001:db8::/32,203.0.113.0/24",
+    ]) {
+      void it(`accepts ${wide}: at most a /8 of public IPv4 and a /16 of public IPv6`, () => {
+        assert.deepStrictEqual(
+          accepted({ clientCidrs: wide }).clientCidrs?.map((c) => c.text),
+          wide.split(","),
+        );
+      });
+    }
+
+    /** Splits 0.0.0.0/0 into random halves, quarters, …: blocks that together are exactly all of IPv4. */
+    const ipv4Partition = fc.array(fc.nat(), { minLength: 1, maxLength: 12 }).map((choices) => {
+      let blocks: { first: number; prefix: number }[] = [{ first: 0, prefix: 0 }];
+      for (const choice of choices) {
+        const i = choice % blocks.length;
+        const { first, prefix } = blocks[i] as { first: number; prefix: number };
+        const halves = [
+          { first, prefix: prefix + 1 },
+          { first: first + 2 ** (31 - prefix), prefix: prefix + 1 },
+        ];
+        blocks = [...blocks.slice(0, i), ...halves, ...blocks.slice(i + 1)];
+      }
+      return blocks.map(
+        ({ first, prefix }) =>
+          `${[first >>> 24, (first >>> 16) & 255, (first >>> 8) & 255, first & 255].join(".")}/${prefix}`,
+      );
+    });
+
+    void it("refuses any split of all of IPv4 as the whole Internet, in any order (property)", () => {
+      fc.assert(
+        fc.property(
+          ipv4Partition.chain((blocks) => fc.shuffledSubarray(blocks, { minLength: blocks.length })),
+          fc.constantFrom(...KEYS),
+          (blocks, key) => {
+            const problems = problemsOf({ [key]: blocks.join(",") });
+            assert.ok(
+              problems.some(
+                (p) => p.startsWith(`${key}: got `) && p.includes("narrower than the whole Internet"),
+              ),
+              problems.join("\n"),
+            );
+          },
+        ),
+      );
+    });
+
+    void it("never calls a split of IPv4 with one block left out the whole Internet (property)", () => {
+      fc.assert(
+        fc.property(ipv4Partition, fc.nat(), (blocks, drop) => {
+          const rest = blocks.filter((_, i) => i !== drop % blocks.length);
+          let problems: readonly string[] = [];
+          try {
+            accepted({ clientCidrs: rest.join(",") });
+          } catch (e) {
+            assert.ok(e instanceof SettingsError);
+            problems = e.problems;
+          }
+          assert.ok(!problems.some((p) => p.includes("whole Internet (these cover")), problems.join("\n"));
+        }),
+      );
+    });
+  });
+
+  void describe("instance types", () => {
+    for (const graviton of [
+      "t4g.medium",
+      "m6g.large",
+      "m7g.xlarge",
+      "m7gd.large",
+      "c7gn.large",
+      "r8g.large",
+      "a1.large",
+      "i8g.large",
+      "x2gd.xlarge",
+    ]) {
+      void it(`refuses the Graviton (ARM) type ${graviton}: the image is x86_64`, () => {
+        assertRefused(
+          { instanceType: graviton },
+          "instanceType",
+          graviton,
+          "an x86_64 instance type",
+          `${graviton.split(".")[0]} is Graviton (ARM)`,
+          "amd64",
+        );
+      });
+    }
+
+    for (const unknown of ["z1d.large", "m4.large", "x1e.xlarge", "m7i-flex.large", "g4dn.xlarge"]) {
+      void it(`refuses ${unknown}: not in the table, so its memory is unknown`, () => {
+        assertRefused(
+          { instanceType: unknown },
+          "instanceType",
+          unknown,
+          "a family whose memory this program knows: t3, t3a, m5,",
+          "r7i",
+          "the list is in lib/instanceTypes.ts",
+        );
+      });
+    }
+
+    for (const [unknown, family] of [
+      ["t3.huge", "t3"],
+      ["m5.medium", "m5"],
+      ["c5.8xlarge", "c5"],
+      ["m7i.metal", "m7i"],
+    ] as const) {
+      void it(`refuses ${unknown}: ${family} has no such size`, () => {
+        assertRefused(
+          { instanceType: unknown },
+          "instanceType",
+          unknown,
+          `an existing size of ${family}: `,
+          "lib/instanceTypes.ts",
+        );
+      });
+    }
+
+    const x86Types = Object.entries(INSTANCE_FAMILIES).flatMap(([family, f]) =>
+      f.architecture === "x86_64"
+        ? Object.entries(f.memoryGiB).map(([size, gib]) => ({ type: `${family}.${size}`, gib }))
+        : [],
+    );
+
+    void it("accepts every x86_64 type of the table with at least 4 GiB, and refuses the others", () => {
+      for (const { type, gib } of x86Types) {
+        if (gib >= 4) {
+          assert.equal(accepted({ instanceType: type }).instanceType, type);
+        } else {
+          assertRefused({ instanceType: type }, "instanceType", type, "at least 4 GiB", `has ${gib} GiB`);
+        }
+      }
+    });
+
+    void it("refuses broker and ZooKeeper heaps that do not fit t3.medium with the reserve, at the exact edge", () => {
+      // 4096 MiB = heaps + 25% of them + 768 MiB: 2662 MiB of heaps fit, 2663 do not.
+      assert.equal(accepted({ brokerHeapMb: "2150" }).activemq.heapMb, 2150);
+      const line = assertRefused(
+        { brokerHeapMb: "2151" },
+        "instanceType/brokerHeapMb/zookeeperHeapMb",
+        "t3.medium / 2151 / 512",
+        "fit the host's 4096 MiB",
+        "brokerHeapMb + zookeeperHeapMb",
+        "25%",
+        "768 MiB for the OS",
+        "(these need 4097)",
+        "at most 2662 MiB of heaps on t3.medium",
+      );
+      assert.ok(line.includes("a larger instanceType"), line);
+      assertRefused(
+        { zookeeperHeapMb: "2200", brokerHeapMb: "1024" },
+        "instanceType/brokerHeapMb/zookeeperHeapMb",
+        "t3.medium / 1024 / 2200",
+      );
+    });
+
+    void it("counts ZooKeeper's heap only where ZooKeeper runs", () => {
+      assert.equal(accepted({ haMode: "shared-kahadb", brokerHeapMb: "2662" }).activemq.heapMb, 2662);
+      assertRefused(
+        { haMode: "shared-kahadb", brokerHeapMb: "2663" },
+        "instanceType/brokerHeapMb",
+        "t3.medium / 2663",
+        "brokerHeapMb, plus 25%",
+      );
+      assertRefused(
+        { haMode: "shared-kahadb", zookeeperDeploy: "true", brokerHeapMb: "2662" },
+        "instanceType/brokerHeapMb/zookeeperHeapMb",
+        "t3.medium / 2662 / 512",
+      );
+    });
+
+    void it("accepts heaps exactly when heaps + ceil(25%) + 768 MiB fit the type's memory (property)", () => {
+      const big = x86Types.filter((t) => t.gib >= 4 && t.gib <= 32);
+      fc.assert(
+        fc.property(
+          fc.constantFrom(...big),
+          fc.integer({ min: 256, max: 30000 }),
+          fc.integer({ min: 128, max: 8000 }),
+          ({ type, gib }, broker, zk) => {
+            const fits = broker + zk + Math.ceil((broker + zk) / 4) + 768 <= gib * 1024;
+            const raw = { instanceType: type, brokerHeapMb: String(broker), zookeeperHeapMb: String(zk) };
+            if (fits) {
+              assert.equal(accepted(raw).activemq.heapMb, broker);
+            } else {
+              assertRefused(raw, "instanceType/brokerHeapMb/zookeeperHeapMb", `${type} / ${broker} / ${zk}`);
+            }
+          },
+        ),
+      );
+    });
+  });
+
+  void describe("zkPath", () => {
+    for (const [bad, why] of [
+      ["/.", 'a "." segment'],
+      ["/..", 'a ".." segment'],
+      ["/a/../b", 'a ".." segment'],
+      ["/a/./b", 'a "." segment'],
+      ["/a/", "ends in /"],
+      ["/activemq/leveldb-stores/", "ends in /"],
+      ["/a//b", "empty segment"],
+      ["//a", "empty segment"],
+      ["/", "the root"],
+      ["activemq/stores", "does not start with /"],
+      ["/zookeeper", "first segment is zookeeper"],
+      ["/zookeeper/quota/x", "first segment is zookeeper"],
+      ["/a b/c", 'segment "a b"'],
+    ] as const) {
+      void it(`refuses ${JSON.stringify(bad)} (${why})`, () => {
+        assertRefused({ zkPath: bad }, "zkPath", bad, "an absolute ZooKeeper path", "(here: ", why);
+      });
+    }
+
+    for (const good of [
+      "/activemq/leveldb-stores",
+      "/a",
+      "/a.b/c..d/...x",
+      "/ZooKeeper/x",
+      "/zookeepers",
+      "/a/zookeeper",
+    ]) {
+      void it(`accepts ${JSON.stringify(good)}`, () => {
+        assert.equal(accepted({ zkPath: good }).activemq.zkPath, good);
+      });
+    }
+  });
+
+  void describe("tags AWS refuses, and tags the program would overwrite", () => {
+    const tags = (t: Record<string, string>) => ({ tags: JSON.stringify(t) });
+
+    for (const [key, fragment] of [
+      ["aws:owner", 'not start with "aws:"'],
+      ["AWS:Owner", 'not start with "aws:"'],
+      ["Aws:x", 'not start with "aws:"'],
+      ["", "1 to 128 characters (this one has 0)"],
+      ["a*b", "Unicode letters, digits, spaces and _ . : / = + - @"],
+      ["team#1", "Unicode letters, digits, spaces and _ . : / = + - @"],
+      ["owner<x>", "AWS refuses other characters"],
+    ] as const) {
+      void it(`refuses the tag key ${JSON.stringify(key)}`, () => {
+        assertRefused(tags({ [key]: "v" }), "tags", key, fragment);
+      });
+    }
+
+    void it("refuses a tag key of 129 characters, and shows it shortened", () => {
+      assertRefused(tags({ ["k".repeat(129)]: "v" }), "tags", `${"k".repeat(64)}…`, "(this one has 129)");
+    });
+
+    for (const own of PROGRAM_TAG_KEYS) {
+      void it(`refuses the tag key ${own}: the program sets it and would silently replace the user's`, () => {
+        assertRefused(
+          tags({ [own]: "mine" }),
+          "tags",
+          own,
+          "would silently replace yours",
+          "activemq-ha:cluster",
+        );
+      });
+    }
+
+    void it("refuses tag values over 256 characters and with other characters, naming the key", () => {
+      assertRefused(
+        tags({ team: "v".repeat(257) }),
+        "tags",
+        `${"v".repeat(64)}…`,
+        'the value of "team" has 257',
+      );
+      assertRefused(
+        tags({ team: "a;b" }),
+        "tags",
+        "a;b",
+        'in the value of "team"',
+        "AWS refuses other characters",
+      );
+    });
+
+    void it("accepts keys and values at AWS's limits, Unicode letters and every allowed sign", () => {
+      const edge = {
+        ["k".repeat(128)]: "v".repeat(256),
+        "Team Name": "Messaging Ää 日本 ٣ _.:/=+-@",
+        empty: "",
+        name: "another key than Name",
+        "cost-center:id/x=y+z@w": "1",
+      };
+      assert.deepStrictEqual(accepted(tags(edge)).tags, edge);
+    });
+
+    void it("accepts 45 tags and refuses 46: AWS allows 50, the program adds 5", () => {
+      const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, "v"]));
+      assert.equal(Object.keys(accepted(tags(many(45))).tags).length, 45);
+      assertRefused(
+        tags(many(46)),
+        "tags",
+        "46 tags",
+        "at most 45 tags",
+        "AWS allows 50",
+        "Name, role, node, activemq-ha:cluster, stack",
+      );
+    });
+  });
+
+  void describe("blocks whose firewall rules would share a name", () => {
+    void it("refuses IPv6 blocks that differ only in where :: stands, naming both and the rule", () => {
+      assertRefused(
+        { clientCidrs: "2001:db8::1:0/112,2001::db8:1:0/112" },
+        "clientCidrs",
+        "2001:db8::1:0/112,2001::db8:1:0/112",
+        "2001:db8::1:0/112 and 2001::db8:1:0/112",
+        'rule "openwire-from-2001-db8-1-0-112"',
+      );
+      assertRefused(
+        { sshCidrs: "2001:db8::/128,::2001:db8/128,2001::db8/128" },
+        "sshCidrs",
+        "2001:db8::/128,::2001:db8/128,2001::db8/128",
+        'rule "ssh-from-2001-db8-128"',
+      );
+      assertRefused(
+        { consoleCidrs: "2001:db8::1:0/112,2001::db8:1:0/112" },
+        "consoleCidrs",
+        "2001:db8::1:0/112,2001::db8:1:0/112",
+        'rule "console-from-2001-db8-1-0-112"',
+      );
+    });
+
+    void it("does not mind one block in two lists (their rules have different names)", () => {
+      const s = accepted({ clientCidrs: "2001:db8::1:0/112", consoleCidrs: "2001::db8:1:0/112" });
+      assert.equal(s.consoleCidrs.length, 1);
+    });
+
+    /** IPv6 /112 and /128 blocks made of few distinct groups. */
+    const smallIpv6 = fc
+      .tuple(
+        fc.array(fc.constantFrom("0", "0", "1", "db8"), { minLength: 8, maxLength: 8 }),
+        fc.constantFrom(112, 128),
+      )
+      .map(
+        ([groups, prefix]) =>
+          `${(prefix === 112 ? [...groups.slice(0, 7), "0"] : groups).join(":")}/${prefix}`,
+      );
+    /** /128s of the same non-zero groups with "::" in different places (their names collide), and a few others. */
+    const blockLists = fc
+      .record({
+        groups: fc.array(fc.constantFrom("1", "db8", "2001"), { minLength: 1, maxLength: 6 }),
+        places: fc.uniqueArray(fc.nat(6), { minLength: 1, maxLength: 3 }),
+        others: fc.array(smallIpv6, { maxLength: 3 }),
+      })
+      .map(({ groups, places, others }) => {
+        const spelled = places
+          .map((p) => p % (groups.length + 1))
+          .map((p) => {
+            const head = groups.slice(0, p).join(":");
+            const tail = groups.slice(p).join(":");
+            return `${head}::${tail}/128`;
+          });
+        return [...new Set([...spelled, ...others])];
+      })
+      .filter((blocks) => blocks.length >= 2);
+
+    void it("whatever it accepts gives rules of distinct names; it refuses only for names or repeats (property)", () => {
+      let refusedForNames = 0;
+      fc.assert(
+        fc.property(blockLists, (blocks) => {
+          const raw = withDigests({ clientCidrs: blocks.join(",") });
+          let settings: StackSettings;
+          try {
+            settings = parseSettings(raw);
+          } catch (e) {
+            assert.ok(e instanceof SettingsError);
+            for (const p of e.problems) {
+              assert.match(p, /^clientCidrs: got .*(would both be rule|is listed twice)/, p);
+            }
+            refusedForNames += e.problems.some((p) => p.includes("would both be rule")) ? 1 : 0;
+            return;
+          }
+          const names = clusterIngressRules(settings, []).map((r) => r.name);
+          assert.equal(new Set(names).size, names.length, names.join("\n"));
+        }),
+        { numRuns: 300 },
+      );
+      assert.ok(refusedForNames > 0, "the generator never made two names collide");
+    });
+  });
+
+  void describe("artifact URLs must be https", () => {
+    for (const key of ["artifactBaseUrl", "mavenBaseUrl"]) {
+      void it(`refuses a plain http ${key}`, () => {
+        assertRefused(
+          { [key]: "http://mirror.example/dist" },
+          key,
+          "http://mirror.example/dist",
+          "an https URL",
+          "downloads must be https so they cannot be altered in transit",
+          "testOnlyAllowPlainHttp",
+        );
+      });
+    }
+
+    void it("testOnlyAllowPlainHttp=true admits http URLs and changes nothing else", () => {
+      const secure = accepted({
+        artifactBaseUrl: "https://mirror.example/dist",
+        mavenBaseUrl: "https://mirror.example/maven",
+      });
+      const plain = accepted({
+        artifactBaseUrl: "http://mirror.example/dist/",
+        mavenBaseUrl: "http://mirror.example/maven",
+        testOnlyAllowPlainHttp: "true",
+      });
+      assert.deepStrictEqual(plain, {
+        ...secure,
+        artifactBaseUrl: "http://mirror.example/dist",
+        mavenBaseUrl: "http://mirror.example/maven",
+        testOnlyAllowPlainHttp: true,
+      });
+    });
+
+    void it("testOnlyAllowPlainHttp still refuses other schemes, and takes only true or false", () => {
+      assertRefused(
+        { artifactBaseUrl: "ftp://mirror/dist", testOnlyAllowPlainHttp: "true" },
+        "artifactBaseUrl",
+        "ftp://mirror/dist",
+        "an http(s) URL without query or fragment",
+      );
+      assertRefused({ testOnlyAllowPlainHttp: "yes" }, "testOnlyAllowPlainHttp", "yes", "true or false");
     });
   });
 
@@ -566,10 +1074,45 @@ void describe("lib/settings parseSettings", () => {
       // What the Pulumi engine hands the program: strings as they are, everything else as JSON.
       raw[key] = typeof spec.default === "string" ? spec.default : JSON.stringify(spec.default);
     }
-    assert.deepStrictEqual(parseSettings(raw), parseSettings({}));
+    // Pulumi.yaml's digest defaults are empty (KNOWN_SHA512 then decides), so DIGESTS go on top of them here.
+    assert.deepStrictEqual(parseSettings({ ...raw, ...DIGESTS }), accepted({}));
     assert.deepStrictEqual(
-      parseSettings({ ...raw, haMode: "shared-kahadb" }),
-      parseSettings({ haMode: "shared-kahadb" }),
+      parseSettings({ ...raw, ...DIGESTS, haMode: "shared-kahadb" }),
+      accepted({ haMode: "shared-kahadb" }),
+    );
+  });
+
+  void it("accepts Pulumi.yaml's defaults alone: a release without a built-in digest rests on its signature", () => {
+    const settings = parseSettings({});
+    assert.equal(settings.activemq.sha512, KNOWN_SHA512[artifactFileName("activemq", "5.16.8")] ?? "");
+    assert.equal(settings.zookeeper.sha512, KNOWN_SHA512[artifactFileName("zookeeper", "3.8.6")] ?? "");
+    assert.deepStrictEqual(
+      settings.activemq.signingKeys,
+      RELEASE_KEYS.activemq.map((k) => k.fingerprint),
+    );
+    assert.deepStrictEqual(
+      settings.zookeeper.signingKeys,
+      RELEASE_KEYS.zookeeper.map((k) => k.fingerprint),
+    );
+  });
+
+  void it("pins a built-in digest for a release that has one, unless a setting gives another", () => {
+    const file = artifactFileName("zookeeper", "3.9.5");
+    assert.equal(parseSettings({ zookeeperVersion: "3.9.5" }).zookeeper.sha512, KNOWN_SHA512[file]);
+    assert.equal(
+      parseSettings({ zookeeperVersion: "3.9.5", zookeeperSha512: "c".repeat(128) }).zookeeper.sha512,
+      "c".repeat(128),
+    );
+  });
+
+  void it("refuses a signing key that is not a fingerprint", () => {
+    assert.throws(
+      () => parseSettings({ activemqSigningKeys: "C8282E76" }),
+      (e: unknown) =>
+        e instanceof SettingsError &&
+        e.problems.includes(
+          'activemqSigningKeys: got "C8282E76"; allowed: OpenPGP key fingerprints of 40 hex digits (gpg --fingerprint prints them)',
+        ),
     );
   });
 });
