@@ -61,17 +61,32 @@ function nodeOf(facts: ClusterFacts, index: number): NodeFacts {
   return node;
 }
 
-/** Base URL, file name and checksum pin of a release artifact in the Apache dist layout. */
+/**
+ * Where a release artifact is in the Apache dist layout (its .sha512 and .asc beside it, the project's KEYS file
+ * at the top of the project's folder), its SHA-512 pin ("" when none is set), and the fingerprints of the keys
+ * that may sign it.
+ */
 export function artifactUrls(settings: StackSettings, product: "zookeeper" | "activemq") {
   const base = settings.artifactBaseUrl;
+  const keysUrl = `${base}/${product}/KEYS`;
   if (product === "zookeeper") {
     const v = settings.zookeeper.version;
     const url = `${base}/zookeeper/zookeeper-${v}/apache-zookeeper-${v}-bin.tar.gz`;
-    return { url, sha512Url: `${url}.sha512`, pin: settings.zookeeper.sha512 ?? "" };
+    return {
+      url,
+      pin: settings.zookeeper.sha512 ?? "",
+      keysUrl,
+      signers: settings.zookeeper.signingKeys.join(","),
+    };
   }
   const v = settings.activemq.version;
   const url = `${base}/activemq/${v}/apache-activemq-${v}-bin.tar.gz`;
-  return { url, sha512Url: `${url}.sha512`, pin: settings.activemq.sha512 ?? "" };
+  return {
+    url,
+    pin: settings.activemq.sha512 ?? "",
+    keysUrl,
+    signers: settings.activemq.signingKeys.join(","),
+  };
 }
 
 /**
@@ -135,12 +150,19 @@ export function buildPlan(settings: StackSettings): PlanStep[] {
         node: n,
         action: "zookeeper-install",
         script: "install-artifact.sh",
-        description: `download, verify and unpack ZooKeeper ${settings.zookeeper.version}`,
+        description: `download, verify (digest and signature) and unpack ZooKeeper ${settings.zookeeper.version}`,
         dependsOn: [stepId(n, "jdk")],
         rerunWith: [],
         timeoutMinutes: 15,
         input: () => ({
-          args: [z.url, z.sha512Url, z.pin, zookeeperHome(settings.zookeeper.version), ZOOKEEPER.link],
+          args: [
+            z.url,
+            z.pin,
+            zookeeperHome(settings.zookeeper.version),
+            ZOOKEEPER.link,
+            z.keysUrl,
+            z.signers,
+          ],
           files: [],
         }),
       });
@@ -222,17 +244,18 @@ export function buildPlan(settings: StackSettings): PlanStep[] {
       node: n,
       action: "activemq-install",
       script: "install-activemq.sh",
-      description: `download, verify and unpack ActiveMQ ${settings.activemq.version} and its JDK 17 fixes`,
+      description: `download, verify (digest and signature) and unpack ActiveMQ ${settings.activemq.version} and its JDK 17 fixes`,
       dependsOn: [stepId(n, "jdk")],
       rerunWith: [],
       timeoutMinutes: 15,
       input: () => ({
         args: [
           amq.url,
-          amq.sha512Url,
           amq.pin,
           activemqHome(settings.activemq.version),
           ACTIVEMQ.link,
+          amq.keysUrl,
+          amq.signers,
           ACTIVEMQ.base,
           ...jarArgs,
         ],

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs an ActiveMQ release like install-artifact.sh, then the extra jars its JDK 17 fixes need into
 # ACTIVEMQ_BASE/lib/optional (searched before the distribution's), each checked against its pinned SHA-1.
-# Usage: install-activemq.sh URL SHA512_URL PIN HOME LINK BASE [JAR_URL JAR_SHA1]...
+# Usage: install-activemq.sh URL PIN HOME LINK KEYS_URL FINGERPRINTS BASE [JAR_URL JAR_SHA1]...
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-install_release "$1" "$2" "$3" "$4" "$5"
-base=$6
-shift 6
+install_release "$1" "$2" "$3" "$4" "$5" "$6"
+base=$7
+shift 7
 optional="$base/lib/optional"
 install -d -m 0755 "$base" "$base/lib" "$optional"
 wanted=()

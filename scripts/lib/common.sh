@@ -116,11 +116,33 @@ verify_digest() {
   fi
 }
 
-# install_release URL SHA512_URL PIN HOME LINK: downloads an Apache release tarball, checks it against the
-# .sha512 published beside it (and PIN when set) before unpacking, moves it into HOME in one step and points
-# LINK at it. A second run with the same release changes nothing.
+# verify_signature FILE KEYS FINGERPRINTS WHAT: FILE.asc must be a good signature of FILE by a key whose primary
+# fingerprint is one of FINGERPRINTS (comma-separated, upper-case hex). KEYS may come from the same mirror as the
+# file: only the pinned fingerprints are trusted, so a mirror cannot slip in a key of its own.
+verify_signature() {
+  local file=$1 keys=$2 fingerprints=$3 what=$4 home status signer
+  command -v gpg >/dev/null || apt_install gnupg
+  home=$(mktemp -d)
+  if ! timeout 60 gpg --homedir "$home" --batch --quiet --import "$keys" 2>/dev/null; then
+    rm -rf "$home"
+    die "cannot read the release signing keys for $what. Nothing was installed."
+  fi
+  status=$(timeout 60 gpg --homedir "$home" --batch --status-fd 1 --verify "$file.asc" "$file" 2>/dev/null || true)
+  rm -rf "$home"
+  signer=$(awk '$2 == "VALIDSIG" { print $NF }' <<<"$status")
+  [[ -n "$signer" ]] || die "no good signature of $what in $(basename "$file").asc. Nothing was installed."
+  if [[ ",$fingerprints," != *",$signer,"* ]]; then
+    die "$what is signed by key $signer, which is not a pinned release key ($fingerprints). Nothing was installed."
+  fi
+  log "$what: signature by $signer verified"
+}
+
+# install_release URL PIN HOME LINK KEYS_URL FINGERPRINTS: downloads an Apache release tarball, checks it against
+# the .sha512 published beside it (which must equal PIN when PIN is set) and its .asc signature against the pinned
+# release keys (verify_signature) before unpacking, moves it into HOME in one step and points LINK at it. A second
+# run with the same release changes nothing.
 install_release() {
-  local url=$1 sha_url=$2 pin=$3 home=$4 link=$5
+  local url=$1 pin=$2 home=$3 link=$4 keys_url=$5 fingerprints=$6
   local name expected marker="$home/.amq-release-sha512" tarball unpack top
   name=$(basename "$url")
   if [[ -f "$marker" ]] && { [[ -z "$pin" ]] || [[ "$(cat "$marker")" == "$pin" ]]; }; then
@@ -128,9 +150,9 @@ install_release() {
   else
     install -d -m 0755 "$ARTIFACT_CACHE"
     tarball="$ARTIFACT_CACHE/$name"
-    fetch "$sha_url" "$tarball.sha512"
+    fetch "$url.sha512" "$tarball.sha512"
     expected=$(checksum_from_file "$tarball.sha512")
-    [[ "$expected" =~ ^[0-9a-f]{128}$ ]] || die "no SHA-512 digest found in $sha_url"
+    [[ "$expected" =~ ^[0-9a-f]{128}$ ]] || die "no SHA-512 digest found in $url.sha512"
     if [[ -n "$pin" && "$pin" != "$expected" ]]; then
       die "the published SHA-512 of $name ($expected) differs from the pinned one ($pin). Nothing was installed."
     fi
@@ -138,6 +160,9 @@ install_release() {
       fetch "$url" "$tarball"
     fi
     verify_digest sha512 "$tarball" "$expected" "$name"
+    fetch "$url.asc" "$tarball.asc"
+    fetch "$keys_url" "$ARTIFACT_CACHE/$name.KEYS"
+    verify_signature "$tarball" "$ARTIFACT_CACHE/$name.KEYS" "$fingerprints" "$name"
     unpack=$(mktemp -d "$(dirname "$home")/.amq-unpack.XXXXXX")
     tar -xzf "$tarball" -C "$unpack" --no-same-owner
     top=$(find "$unpack" -mindepth 1 -maxdepth 1 -printf '%f\n')
@@ -149,7 +174,7 @@ install_release() {
     rm -rf "$home"
     mv "$unpack/$top" "$home"
     rmdir "$unpack"
-    log_change "installed $(basename "$home") (sha512 verified)"
+    log_change "installed $(basename "$home") (sha512 and signature verified)"
   fi
   if [[ "$(readlink "$link" 2>/dev/null || true)" != "$home" ]]; then
     ln -sfn "$home" "$link"
@@ -179,10 +204,10 @@ defer_restart() {
 restart_pending() { [[ -f "$PROVISION_STATE_DIR/$1.restart-pending" ]]; }
 clear_pending() { rm -f "$PROVISION_STATE_DIR/$1.restart-pending"; }
 
-# show_log FILE: the last lines of a service's log, for a failing step's message.
+# show_log UNIT: the last lines of a service's journal (its unit logs there), for a failing step's message.
 show_log() {
-  printf -- '--- last lines of %s on %s ---\n' "$1" "$(hostname)" >&2
-  tail -n 40 "$1" >&2 2>/dev/null || printf '(no log yet)\n' >&2
+  printf -- '--- last lines of the journal of %s on %s ---\n' "$1" "$(hostname)" >&2
+  journalctl -u "$1" -n 40 --no-pager >&2 2>/dev/null || printf '(no journal)\n' >&2
 }
 
 # broker_role HA_MODE OPENWIRE_PORT REPLICATION_PORT: this host's broker is master (accepts clients), slave
@@ -207,11 +232,11 @@ broker_role() {
 #   service_leads    true when this host leads its group (ZooKeeper leader, broker master);
 #   service_healthy  true when the service has a role in its group again.
 
-# apply_service NAME LOG TIMEOUT: after apply_manifest, reload systemd if a unit changed and enable NAME; then
+# apply_service NAME LOG_UNIT TIMEOUT: after apply_manifest, reload systemd if a unit changed and enable NAME; then
 # start it, or, when its files changed while it runs, restart it and wait until it is healthy. The leader's
 # restart is deferred to settle_service, which runs after every other host has restarted.
 apply_service() {
-  local name=$1 logfile=$2 timeout=$3
+  local name=$1 log_unit=$2 timeout=$3
   if changed '/etc/systemd/system/*'; then
     systemctl daemon-reload
   fi
@@ -226,7 +251,7 @@ apply_service() {
       systemctl restart "$name.service"
       log_change "$name restarted; waiting until it rejoins its group"
       if ! wait_until "$timeout" service_healthy; then
-        show_log "$logfile"
+        show_log "$log_unit"
         die "$name did not rejoin its group within $timeout s"
       fi
     fi
@@ -235,17 +260,17 @@ apply_service() {
   fi
 }
 
-# settle_service NAME LOG TIMEOUT WHAT: applies a restart that apply_service deferred, then waits until the
+# settle_service NAME LOG_UNIT TIMEOUT WHAT: applies a restart that apply_service deferred, then waits until the
 # service is healthy; WHAT names the host in the failure message.
 settle_service() {
-  local name=$1 logfile=$2 timeout=$3 what=$4
+  local name=$1 log_unit=$2 timeout=$3 what=$4
   if restart_pending "$name"; then
     systemctl restart "$name.service"
     clear_pending "$name"
     log_change "$name restarted (deferred until the rest of its group had restarted)"
   fi
   if ! wait_until "$timeout" service_healthy; then
-    show_log "$logfile"
+    show_log "$log_unit"
     die "$name on $what has no role in its group after $timeout s (is a quorum of hosts up?)"
   fi
 }

@@ -15,6 +15,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { ReleaseSigner } from "../support/signing";
 
 const COMMON = path.resolve(__dirname, "../../scripts/lib/common.sh");
 
@@ -45,6 +46,58 @@ void describe("scripts/lib/common.sh", () => {
     if (dir) {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  void describe("verify_signature", () => {
+    let manager: ReleaseSigner;
+    let other: ReleaseSigner;
+    let keys = "";
+    before(() => {
+      manager = ReleaseSigner.create(path.join(dir, "gpg-manager"), "unit release manager");
+      other = ReleaseSigner.create(path.join(dir, "gpg-other"), "unit mirror");
+      keys = file(manager.publicKey() + other.publicKey());
+    });
+    after(() => {
+      manager?.close();
+      other?.close();
+    });
+    const signed = (by: ReleaseSigner, content: string) => {
+      const f = file(content);
+      by.sign(f);
+      return f;
+    };
+
+    void it("accepts a good signature by a pinned key, and says whose", () => {
+      const f = signed(manager, "release bytes");
+      const r = bash('verify_signature "$1" "$2" "$3" release.tar.gz', [
+        f,
+        keys,
+        `AAAA,${manager.fingerprint}`,
+      ]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`release\\.tar\\.gz: signature by ${manager.fingerprint} verified`));
+    });
+
+    void it("refuses a good signature by a key that is not pinned, though the KEYS file lists it", () => {
+      const f = signed(other, "tampered bytes");
+      const r = bash('verify_signature "$1" "$2" "$3" release.tar.gz', [f, keys, manager.fingerprint]);
+      assert.equal(r.status, 1);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `release\\.tar\\.gz is signed by key ${other.fingerprint}, which is not a pinned release key ` +
+            `\\(${manager.fingerprint}\\)\\. Nothing was installed\\.`,
+        ),
+      );
+    });
+
+    void it("refuses a file that changed after it was signed", () => {
+      const f = signed(manager, "release bytes");
+      writeFileSync(f, "release bytes, altered");
+      const r = bash('verify_signature "$1" "$2" "$3" release.tar.gz', [f, keys, manager.fingerprint]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /no good signature of release\.tar\.gz in f-\d+\.asc\. Nothing was installed\./);
+    });
   });
 
   void describe("checksum_from_file", () => {
