@@ -1,6 +1,7 @@
 // Where everything lives on a host. One place, so scripts (which receive these as arguments), rendered
 // files and tests agree. Software under /opt (a versioned directory and a symlink), data under /var/lib,
-// logs under /var/log, configuration under /etc.
+// configuration under /etc. The services log to the journal; the broker's own activemq.log is in its data
+// directory.
 
 export const ZOOKEEPER = {
   user: "zookeeper",
@@ -10,6 +11,7 @@ export const ZOOKEEPER = {
   config: "/etc/zookeeper/zoo.cfg",
   dataDir: "/var/lib/zookeeper",
   dataLogDir: "/var/lib/zookeeper/txlog",
+  /** zookeeper.log.dir: where logback.xml would put a log file. Its default logs to the console (the journal) only. */
   logDir: "/var/log/zookeeper",
   unit: "zookeeper.service",
 } as const;
@@ -23,7 +25,6 @@ export const ACTIVEMQ = {
   confDir: "/etc/activemq",
   envFile: "/etc/default/activemq",
   dataDir: "/var/lib/activemq",
-  logDir: "/var/log/activemq",
   unit: "activemq.service",
 } as const;
 

@@ -27,4 +27,4 @@ apply_manifest
 CHANGED_FILES+=("${distribution_changes[@]}")
 service_leads() { [[ "$(broker_role "$mode" "$openwire" "$replication")" == master ]]; }
 service_healthy() { [[ "$(broker_role "$mode" "$openwire" "$replication")" =~ ^(master|slave)$ ]]; }
-apply_service activemq /var/log/activemq/activemq.out 300
+apply_service activemq activemq.service 300

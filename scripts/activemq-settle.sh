@@ -7,5 +7,5 @@ set -euo pipefail
 
 self=$1 mode=$2 openwire=$3 replication=$4
 service_healthy() { [[ "$(broker_role "$mode" "$openwire" "$replication")" =~ ^(master|slave)$ ]]; }
-settle_service activemq /var/log/activemq/activemq.out 300 "node $self"
+settle_service activemq activemq.service 300 "node $self"
 log "node $self: $(broker_role "$mode" "$openwire" "$replication")"

@@ -13,4 +13,4 @@ install -d -m 0755 /etc/zookeeper
 apply_manifest
 service_leads() { [[ "$(zk_mode 127.0.0.1 "$client_port")" == leader ]]; }
 service_healthy() { [[ "$(zk_mode 127.0.0.1 "$client_port")" =~ ^(leader|follower|standalone)$ ]]; }
-apply_service zookeeper /var/log/zookeeper/zookeeper.out 180
+apply_service zookeeper zookeeper.service 180

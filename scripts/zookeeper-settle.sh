@@ -7,5 +7,5 @@ set -euo pipefail
 
 self=$1 client_port=$2
 service_healthy() { [[ "$(zk_mode 127.0.0.1 "$client_port")" =~ ^(leader|follower|standalone)$ ]]; }
-settle_service zookeeper /var/log/zookeeper/zookeeper.out 240 "node $self"
+settle_service zookeeper zookeeper.service 240 "node $self"
 log "node $self: $(zk_mode 127.0.0.1 "$client_port")"

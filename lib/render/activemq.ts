@@ -1,5 +1,6 @@
 // ActiveMQ's configuration files, rendered as exact text. Pure. Secrets never appear in activemq.xml: it reads
 // them from credentials.properties (mode 0640, root:activemq) through Spring placeholders.
+import { createHash } from "node:crypto";
 import { ACTIVEMQ, SHARED_STORE } from "../layout";
 import { ClusterFacts, ClusterSecrets, inNodeOrder, NodeFacts } from "../facts";
 import { StackSettings } from "../settings";
@@ -66,6 +67,122 @@ export function renderPersistenceAdapter(
 }
 
 /**
+ * What the root volume keeps for everything but the broker's stores, in MiB:
+ * - the OS with its updates and apt's cache: 3 GiB (Debian's and Ubuntu's cloud images use 1–2.5 GiB fresh);
+ * - JDK 17, the ActiveMQ and ZooKeeper releases with their cached tarballs, and the older release an upgrade
+ *   leaves behind (nothing removes it): 1 GiB;
+ * - ZooKeeper's data: 1 GiB. autopurge (zoo.cfg) keeps 5 snapshots and the transaction logs since the oldest;
+ *   the brokers' group state is a few znodes.
+ * Logs come on top (journalReserveMib): the units write to the journal, and the brokers' own activemq.log and
+ * audit.log roll at 1 MB with a handful of backups (the distribution's log4j configuration).
+ */
+export const ROOT_VOLUME_RESERVE_MIB = 5 * 1024;
+
+/** journald's default cap (SystemMaxUse): 10% of the file system, at most 4 GiB. */
+export function journalReserveMib(rootVolumeSizeGiB: number): number {
+  return Math.min(Math.floor((rootVolumeSizeGiB * 1024) / 10), 4 * 1024);
+}
+
+/**
+ * shared-kahadb: the store limit on EFS. EFS has no size to derive one from (it reports about 8 EiB), so this is a
+ * policy: the backlog the group accepts before producers block. It bounds the bill ($0.30/GB-month: about $15 a
+ * month when full) and what a new master may have to read back if its index must be rebuilt over NFS.
+ */
+export const SHARED_STORE_LIMIT_MIB = 50 * 1024;
+
+export interface BrokerDiskLimits {
+  /** systemUsage's storeUsage limit: persistent messages. */
+  readonly storeMib: number;
+  /**
+   * shared-kahadb: the size the broker takes the store's file system to have. Without it the broker asks the file
+   * system, and EFS's 8 EiB overflows its free-space arithmetic (a "negative" size stops the broker at start).
+   */
+  readonly storeTotalMib?: number;
+  /** systemUsage's tempUsage limit: non-persistent messages spooled to the temp store, on the root volume. */
+  readonly tempMib: number;
+}
+
+/**
+ * The broker's disk limits, from the root volume. Of what remains after the reserves, the store gets 60% and the
+ * temp store 10%. The other 30% is headroom the limits do not see: ext4 keeps 5% of the blocks for root (the
+ * broker is not root), and LevelDB's index and its snapshots are not counted in the store's usage (only its 100 MiB
+ * log files are). On a fresh host every limit is below the free space, so the broker keeps it instead of resetting
+ * it to all the free space there is.
+ */
+export function brokerDiskLimits(settings: StackSettings): BrokerDiskLimits {
+  const gib = settings.rootVolumeSizeGiB;
+  const remaining = gib * 1024 - ROOT_VOLUME_RESERVE_MIB - journalReserveMib(gib);
+  const tempMib = Math.floor((remaining * 10) / 100);
+  if (settings.haMode === "shared-kahadb") {
+    return { storeMib: SHARED_STORE_LIMIT_MIB, storeTotalMib: SHARED_STORE_LIMIT_MIB, tempMib };
+  }
+  return { storeMib: Math.floor((remaining * 60) / 100), tempMib };
+}
+
+/**
+ * Limits in whole MiB ("mb" is 1024 × 1024 bytes to the broker). sendFailIfNoSpace stays unset: a producer that
+ * reaches a limit is held until there is room again, not failed.
+ */
+export function renderSystemUsage(settings: StackSettings): string {
+  const limits = brokerDiskLimits(settings);
+  const total = limits.storeTotalMib !== undefined ? ` total="${limits.storeTotalMib} mb"` : "";
+  return (
+    `    <systemUsage>\n      <systemUsage>\n` +
+    `        <memoryUsage>\n          <memoryUsage percentOfJvmHeap="70"/>\n        </memoryUsage>\n` +
+    `        <storeUsage>\n          <storeUsage limit="${limits.storeMib} mb"${total}/>\n        </storeUsage>\n` +
+    `        <tempUsage>\n          <tempUsage limit="${limits.tempMib} mb"/>\n        </tempUsage>\n` +
+    `      </systemUsage>\n    </systemUsage>\n`
+  );
+}
+
+/** The application user's group, and the operators' (settings.activemq.consoleUser, the console's login). */
+export const APP_GROUP = "users";
+export const ADMIN_GROUP = "admins";
+
+/**
+ * Who may do what, per destination. ActiveMQ adds up the entries that match a destination (DefaultAuthorizationMap
+ * takes the union of their groups); no entry can take away what a wider one grants. The application's destinations
+ * have names this stack does not know, so its group's grant is `>`, and that covers ActiveMQ.DLQ and the advisory
+ * topics as well: over OpenWire both groups may do everything. The grant includes admin because a destination is
+ * created on first use only for a user with the admin right on it, and before 5.19.8 the broker creates advisory
+ * topics in the name of the client whose action they report. What the split gives today is a separate operator
+ * identity; the README ("Security defaults") says what it would take to confine the application.
+ */
+export function renderAuthorizationPlugin(): string {
+  const groups = `${ADMIN_GROUP},${APP_GROUP}`;
+  const rights = `read="${groups}" write="${groups}" admin="${groups}"`;
+  return (
+    `      <authorizationPlugin>\n        <map>\n          <authorizationMap>\n` +
+    `            <authorizationEntries>\n` +
+    `              <authorizationEntry queue=">" ${rights}/>\n` +
+    `              <authorizationEntry topic=">" ${rights}/>\n` +
+    `            </authorizationEntries>\n` +
+    `            <tempDestinationAuthorizationEntry>\n` +
+    `              <tempDestinationAuthorizationEntry ${rights}/>\n` +
+    `            </tempDestinationAuthorizationEntry>\n` +
+    `          </authorizationMap>\n        </map>\n      </authorizationPlugin>\n`
+  );
+}
+
+/** Two logins: the application's, and the operators' (the console's user and password). */
+export function renderPlugins(settings: StackSettings): string {
+  const a = settings.activemq;
+  if (a.brokerUser === a.consoleUser) {
+    // One name twice: the broker would keep only the second, and the application could not log in.
+    throw new Error(`brokerUser and consoleUser must differ (both are "${a.brokerUser}")`);
+  }
+  return (
+    `    <plugins>\n` +
+    `      <simpleAuthenticationPlugin anonymousAccessAllowed="false">\n        <users>\n` +
+    `          <authenticationUser username="\${activemq.username}" password="\${activemq.password}" groups="${APP_GROUP}"/>\n` +
+    `          <authenticationUser username="\${activemq.adminUsername}" password="\${activemq.adminPassword}" groups="${ADMIN_GROUP}"/>\n` +
+    `        </users>\n      </simpleAuthenticationPlugin>\n` +
+    renderAuthorizationPlugin() +
+    `    </plugins>\n`
+  );
+}
+
+/**
  * The `<broker>` element alone: the part the broker schema (activemq-<version>.xsd) describes, so tests
  * validate exactly this with xmllint.
  */
@@ -88,15 +205,8 @@ export function renderBrokerElement(settings: StackSettings, facts: ClusterFacts
     // JMX stays inside the JVM: no RMI connector on any interface (NOTES, fix 5).
     `    <managementContext>\n      <managementContext createConnector="false"/>\n    </managementContext>\n` +
     renderPersistenceAdapter(settings, facts, node) +
-    `    <plugins>\n` +
-    `      <simpleAuthenticationPlugin anonymousAccessAllowed="false">\n        <users>\n` +
-    `          <authenticationUser username="\${activemq.username}" password="\${activemq.password}" groups="users,admins"/>\n` +
-    `        </users>\n      </simpleAuthenticationPlugin>\n    </plugins>\n` +
-    `    <systemUsage>\n      <systemUsage>\n` +
-    `        <memoryUsage>\n          <memoryUsage percentOfJvmHeap="70"/>\n        </memoryUsage>\n` +
-    `        <storeUsage>\n          <storeUsage limit="50 gb"/>\n        </storeUsage>\n` +
-    `        <tempUsage>\n          <tempUsage limit="10 gb"/>\n        </tempUsage>\n` +
-    `      </systemUsage>\n    </systemUsage>\n` +
+    renderPlugins(settings) +
+    renderSystemUsage(settings) +
     // OpenWire only: the other protocols carry advisories this release line does not fix (NOTES).
     `    <transportConnectors>\n` +
     `      <transportConnector name="openwire" uri="tcp://0.0.0.0:${settings.ports.openwire}?maximumConnections=1000&amp;wireFormat.maxFrameSize=104857600"/>\n` +
@@ -130,19 +240,34 @@ function propertyValue(value: string): string {
   return value.replace(/[\\:=#!]/g, (c) => `\\${c}`).replace(/\n/g, "\\n");
 }
 
+/**
+ * The broker's logins and the replication token. The broker compares passwords as plain text (its
+ * simpleAuthenticationPlugin has no hashed form), so they are kept here, readable by root and the activemq group
+ * only. The web console reads activemq.username and activemq.password too, for its own connection to the broker.
+ */
 export function renderCredentialsProperties(settings: StackSettings, secrets: ClusterSecrets): string {
   return (
     "# Rendered by the activemq-ha Pulumi program. Secret: readable by root and the activemq group only.\n" +
     `activemq.username=${propertyValue(settings.activemq.brokerUser)}\n` +
     `activemq.password=${propertyValue(secrets.brokerPassword)}\n` +
+    `activemq.adminUsername=${propertyValue(settings.activemq.consoleUser)}\n` +
+    `activemq.adminPassword=${propertyValue(secrets.consolePassword)}\n` +
     `activemq.replicationToken=${propertyValue(secrets.replicationToken)}\n`
   );
 }
 
-/** The web console's login (Jetty's HashLoginService format: user: password, roles). */
+/** Jetty's MD5 credential (Credential.MD5): "MD5:" and the hex digest of the password's ISO-8859-1 bytes. */
+export function jettyMd5Credential(password: string): string {
+  return `MD5:${createHash("md5").update(password, "latin1").digest("hex")}`;
+}
+
+/**
+ * The web console's login (Jetty's HashLoginService format: user: credential, roles). It holds the password's
+ * digest, not the password: the generated password has about 190 bits, so an unsalted MD5 of it cannot be reversed.
+ */
 export function renderJettyRealm(settings: StackSettings, secrets: ClusterSecrets): string {
   return (
-    "# Rendered by the activemq-ha Pulumi program. Secret.\n" +
-    `${settings.activemq.consoleUser}: ${secrets.consolePassword}, admin\n`
+    "# Rendered by the activemq-ha Pulumi program. Holds a digest of the console password, not the password.\n" +
+    `${settings.activemq.consoleUser}: ${jettyMd5Credential(secrets.consolePassword)}, admin\n`
   );
 }

@@ -19,7 +19,8 @@ interface JvmServiceUnit {
   readonly execStart: string;
   readonly restart: "on-failure" | "always";
   readonly restartSeconds: number;
-  readonly logFile: string;
+  /** Names the service's lines in the journal (`journalctl -t`); `-u <unit>` finds them too. */
+  readonly syslogIdentifier: string;
 }
 
 function renderJvmServiceUnit(u: JvmServiceUnit): string {
@@ -48,8 +49,11 @@ function renderJvmServiceUnit(u: JvmServiceUnit): string {
       `RestartSec=${u.restartSeconds}`,
       "TimeoutStopSec=60",
       "LimitNOFILE=65536",
-      `StandardOutput=append:${u.logFile}`,
+      // The journal, not a file: journald caps its own size (10% of the file system, at most 4 GiB), where an
+      // append: file grew for as long as the host ran. (The test box's minimal Debian has no logrotate.)
+      "StandardOutput=journal",
       "StandardError=inherit",
+      `SyslogIdentifier=${u.syslogIdentifier}`,
       ...HARDENING,
       "",
       "[Install]",
@@ -74,7 +78,8 @@ export function renderZookeeperUnit(settings: StackSettings): string {
       `-cp "${home}/lib/*:${home}/conf" org.apache.zookeeper.server.quorum.QuorumPeerMain ${ZOOKEEPER.config}`,
     restart: "on-failure",
     restartSeconds: 5,
-    logFile: `${ZOOKEEPER.logDir}/zookeeper.out`,
+    // ZooKeeper's logback.xml logs to the console only: everything it logs goes to the journal.
+    syslogIdentifier: "zookeeper",
   });
 }
 
@@ -140,6 +145,8 @@ export function renderBrokerUnit(settings: StackSettings): string {
     // its old ZooKeeper session has expired, though, or it can come back as a slave of its own dead address.
     restart: "always",
     restartSeconds: a.restartDelaySeconds,
-    logFile: `${ACTIVEMQ.logDir}/activemq.out`,
+    // The broker's log4j configuration writes the console (to the journal) and activemq.log in ACTIVEMQ_DATA,
+    // which it rolls at 1 MB.
+    syslogIdentifier: "activemq",
   });
 }

@@ -21,6 +21,8 @@ export function renderZooCfg(settings: StackSettings, nodes: readonly NodeFacts[
     // The brokers ask for short sessions so a dead master is noticed fast; allow them explicitly.
     `minSessionTimeout=${2 * z.tickTimeMs}`,
     `maxClientCnxns=60`,
+    // Without these, snapshots and transaction logs pile up on the root volume for as long as the host runs:
+    // every 6 hours, all but the 5 newest snapshots (and the logs older than the oldest kept) are deleted.
     `autopurge.snapRetainCount=5`,
     `autopurge.purgeInterval=6`,
     `4lw.commands.whitelist=${FOUR_LETTER_COMMANDS.join(",")}`,

@@ -2,6 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { NodeFacts } from "../../lib/facts";
 import {
+  brokerDiskLimits,
+  jettyMd5Credential,
   renderActivemqXml,
   renderBrokerElement,
   renderCredentialsProperties,
@@ -10,7 +12,7 @@ import {
 import { renderJettyXml } from "../../lib/render/jetty";
 import { renderBrokerEnv, renderBrokerUnit, renderZookeeperUnit } from "../../lib/render/services";
 import { renderMyid, renderZooCfg } from "../../lib/render/zookeeper";
-import { parseSettings } from "../../lib/settings";
+import { parseSettings, RawSettings, StackSettings } from "../../lib/settings";
 import {
   attributesOf,
   countOf,
@@ -21,8 +23,13 @@ import {
   SECRETS,
 } from "./helpers";
 
-const DEFAULTS = parseSettings({});
-const KAHADB = parseSettings({ haMode: "shared-kahadb" });
+/** Settings with release digests given: a deployed release needs one, and no test here is about them. */
+function settingsOf(raw: RawSettings): StackSettings {
+  return parseSettings({ activemqSha512: "a".repeat(128), zookeeperSha512: "b".repeat(128), ...raw });
+}
+
+const DEFAULTS = settingsOf({});
+const KAHADB = settingsOf({ haMode: "shared-kahadb" });
 
 /** The lines of a systemd unit or env file as key → values (a key may repeat). */
 function unitValues(text: string, key: string): string[] {
@@ -100,7 +107,7 @@ server.5=10.0.64.11:2888:3888
   });
 
   void it("takes tick, limits, ports and the session floor from the settings", () => {
-    const s = parseSettings({
+    const s = settingsOf({
       zookeeperTickTimeMs: "1500",
       zkSessionTimeoutMs: "3000",
       zookeeperInitLimit: "20",
@@ -124,14 +131,14 @@ server.5=10.0.64.11:2888:3888
 
   void it("admits the brokers' session: ZooKeeper's session ceiling is at least zkSessionTimeoutMs", () => {
     // The settings refuse a session above ZooKeeper's default ceiling of 20 ticks...
-    assert.throws(() => parseSettings({ zkSessionTimeoutMs: "30000" }), /at most 20 × zookeeperTickTimeMs/);
+    assert.throws(() => settingsOf({ zkSessionTimeoutMs: "30000" }), /at most 20 × zookeeperTickTimeMs/);
     // ...and every accepted one fits under the ceiling of the rendered zoo.cfg.
     for (const [session, tick] of [
       ["20000", "1000"],
       ["60000", "3000"],
       ["2000", "1000"],
     ] as const) {
-      const s = parseSettings({ zkSessionTimeoutMs: session, zookeeperTickTimeMs: tick });
+      const s = settingsOf({ zkSessionTimeoutMs: session, zookeeperTickTimeMs: tick });
       const cfg = renderZooCfg(s, nodesFor(3));
       const explicit = /^maxSessionTimeout=(\d+)$/m.exec(cfg)?.[1];
       const ceiling = explicit !== undefined ? Number(explicit) : 20 * s.zookeeper.tickTimeMs;
@@ -190,7 +197,7 @@ void describe("lib/render/activemq", () => {
   });
 
   void it("follows replicationSync, session, path, group size and ports", () => {
-    const s = parseSettings({
+    const s = settingsOf({
       nodeCount: "5",
       replicationSync: "quorum_disk",
       zkSessionTimeoutMs: "4000",
@@ -228,7 +235,7 @@ void describe("lib/render/activemq", () => {
   });
 
   void it("takes brokerName from the settings", () => {
-    const s = parseSettings({ brokerName: "orders-ha" });
+    const s = settingsOf({ brokerName: "orders-ha" });
     assert.equal(elementAttributes(renderActivemqXml(s, facts3, node2), "broker").brokerName, "orders-ha");
   });
 
@@ -240,7 +247,7 @@ void describe("lib/render/activemq", () => {
     for (const other of ["amqp", "stomp", "mqtt", "ws://", "auto"]) {
       assert.ok(!xml2.includes(other), `mentions ${other}`);
     }
-    const custom = renderActivemqXml(parseSettings({ openwirePort: "41616" }), facts3, node2);
+    const custom = renderActivemqXml(settingsOf({ openwirePort: "41616" }), facts3, node2);
     assert.match(
       elementAttributes(custom, "transportConnector").uri as string,
       /^tcp:\/\/0\.0\.0\.0:41616\?/,
@@ -256,9 +263,13 @@ void describe("lib/render/activemq", () => {
   });
 
   void it("reads credentials through placeholders, never writing a secret into activemq.xml", () => {
-    const user = elementAttributes(xml2, "authenticationUser");
-    assert.equal(user.username, "${activemq.username}");
-    assert.equal(user.password, "${activemq.password}");
+    const users = [...xml2.matchAll(/<authenticationUser\b([^>]*)\/>/g)].map((m) =>
+      attributesOf(m[1] as string),
+    );
+    assert.deepStrictEqual(users, [
+      { username: "${activemq.username}", password: "${activemq.password}", groups: "users" },
+      { username: "${activemq.adminUsername}", password: "${activemq.adminPassword}", groups: "admins" },
+    ]);
     assert.ok(xml2.includes("<value>file:${activemq.conf}/credentials.properties</value>"));
     for (const facts of [factsFor(3), factsFor(5)]) {
       for (const node of facts.nodes) {
@@ -278,6 +289,8 @@ void describe("lib/render/activemq", () => {
       "# Rendered by the activemq-ha Pulumi program. Secret: readable by root and the activemq group only.\n" +
         "activemq.username=app\n" +
         `activemq.password=${SECRETS.brokerPassword}\n` +
+        "activemq.adminUsername=admin\n" +
+        `activemq.adminPassword=${SECRETS.consolePassword}\n` +
         `activemq.replicationToken=${SECRETS.replicationToken}\n`,
     );
   });
@@ -290,11 +303,23 @@ void describe("lib/render/activemq", () => {
     assert.ok(text.includes("activemq.password=a\\:b\\=c\\#d\\!e\\\\f\n"), text);
   });
 
-  void it("writes the console login in Jetty's realm format", () => {
+  void it("writes the console login in Jetty's realm format, with the MD5 of the password and not the password", () => {
+    const realm = renderJettyRealm(settingsOf({ consoleUser: "ops" }), SECRETS);
+    // printf %s 'Console-Pw-55e2-walrus' | md5sum
     assert.equal(
-      renderJettyRealm(parseSettings({ consoleUser: "ops" }), SECRETS),
-      `# Rendered by the activemq-ha Pulumi program. Secret.\nops: ${SECRETS.consolePassword}, admin\n`,
+      realm,
+      "# Rendered by the activemq-ha Pulumi program. Holds a digest of the console password, not the password.\n" +
+        "ops: MD5:d743740dd82dee08707292bd7bf341ba, admin\n",
     );
+    assert.ok(!realm.includes(SECRETS.consolePassword));
+    for (const secret of Object.values(SECRETS)) {
+      assert.ok(!realm.includes(secret));
+    }
+  });
+
+  void it("writes Jetty's MD5 credential: lower-case hex of the password's digest", () => {
+    assert.equal(jettyMd5Credential(""), "MD5:d41d8cd98f00b204e9800998ecf8427e");
+    assert.equal(jettyMd5Credential("password"), "MD5:5f4dcc3b5aa765d61d8327deb882cf99");
   });
 
   void it("shared-kahadb uses KahaDB on the shared store with a shared-file-locker, and no replication", () => {
@@ -322,6 +347,121 @@ void describe("lib/render/activemq", () => {
   });
 });
 
+/** Attributes of the `<name .../>` nested in `<name>` (systemUsage's children are written that way). */
+function nestedAttributes(xml: string, name: string): Record<string, string> {
+  const match = new RegExp(`<${name}>\\s*<${name}\\b([^>]*)/>`).exec(xml);
+  assert.ok(match, `no nested <${name}>`);
+  return attributesOf(match[1] as string);
+}
+
+void describe("lib/render/activemq disk limits", () => {
+  const facts = factsFor(3, { sharedStoreHost: "fs-1.efs.example" });
+  const node = facts.nodes[0] as NodeFacts;
+
+  void it("renders systemUsage for the default 20 GiB volume", () => {
+    const xml = renderBrokerElement(DEFAULTS, facts, node);
+    assert.ok(
+      xml.includes(
+        "    <systemUsage>\n      <systemUsage>\n" +
+          '        <memoryUsage>\n          <memoryUsage percentOfJvmHeap="70"/>\n        </memoryUsage>\n' +
+          '        <storeUsage>\n          <storeUsage limit="7987 mb"/>\n        </storeUsage>\n' +
+          '        <tempUsage>\n          <tempUsage limit="1331 mb"/>\n        </tempUsage>\n' +
+          "      </systemUsage>\n    </systemUsage>\n",
+      ),
+      xml,
+    );
+    // Producers that reach a limit are held, not failed.
+    assert.ok(!xml.includes("sendFailIfNoSpace"));
+  });
+
+  // 20 GiB: 20480 MiB − 5120 reserved − 2048 for the journal (10%) = 13312; 60% and 10% of it, rounded down.
+  for (const [gib, store, temp] of [
+    [10, 2457, 409], // 10240 − 5120 − 1024 = 4096
+    [20, 7987, 1331],
+    [40, 19046, 3174], // 40960 − 5120 − 4096 (10% is 4096: the cap from here on) = 31744
+    [100, 55910, 9318], // 102400 − 5120 − 4096 = 93184
+    [1024, 623616, 103936], // 1048576 − 5120 − 4096 = 1039360
+  ] as const) {
+    void it(`replicated-leveldb on ${gib} GiB: store ${store} mb, temp ${temp} mb`, () => {
+      const s = settingsOf({ rootVolumeSizeGiB: String(gib) });
+      assert.deepStrictEqual(brokerDiskLimits(s), { storeMib: store, tempMib: temp });
+      const xml = renderBrokerElement(s, facts, node);
+      assert.deepStrictEqual(nestedAttributes(xml, "storeUsage"), { limit: `${store} mb` });
+      assert.deepStrictEqual(nestedAttributes(xml, "tempUsage"), { limit: `${temp} mb` });
+    });
+  }
+
+  void it("shared-kahadb: a fixed 50 GiB store on EFS with a total, the temp store from the volume", () => {
+    for (const [gib, temp] of [
+      [20, 1331],
+      [100, 9318],
+    ] as const) {
+      const s = settingsOf({ haMode: "shared-kahadb", rootVolumeSizeGiB: String(gib) });
+      assert.deepStrictEqual(brokerDiskLimits(s), { storeMib: 51200, storeTotalMib: 51200, tempMib: temp });
+      const xml = renderBrokerElement(s, facts, node);
+      assert.deepStrictEqual(nestedAttributes(xml, "storeUsage"), { limit: "51200 mb", total: "51200 mb" });
+      assert.deepStrictEqual(nestedAttributes(xml, "tempUsage"), { limit: `${temp} mb` });
+    }
+  });
+
+  void it("leaves the reserves and 30% of the rest unallocated on every volume size", () => {
+    for (let gib = 10; gib <= 1024; gib++) {
+      const { storeMib, tempMib } = brokerDiskLimits(settingsOf({ rootVolumeSizeGiB: String(gib) }));
+      const rest = gib * 1024 - 5 * 1024 - Math.min(Math.floor((gib * 1024) / 10), 4096);
+      assert.ok(tempMib >= 32, `${gib} GiB: temp ${tempMib} mb is below one 32 MiB temp-store journal file`);
+      assert.ok(storeMib > 0 && storeMib + tempMib <= Math.ceil(rest * 0.7), `${gib} GiB`);
+    }
+  });
+});
+
+void describe("lib/render/activemq authorization", () => {
+  const facts = factsFor(3);
+  const xml = renderBrokerElement(DEFAULTS, facts, facts.nodes[0] as NodeFacts);
+
+  void it("authenticates two users and authorizes both groups on every destination", () => {
+    const rights = 'read="admins,users" write="admins,users" admin="admins,users"';
+    assert.ok(
+      xml.includes(
+        "    <plugins>\n" +
+          '      <simpleAuthenticationPlugin anonymousAccessAllowed="false">\n        <users>\n' +
+          '          <authenticationUser username="${activemq.username}" password="${activemq.password}" groups="users"/>\n' +
+          '          <authenticationUser username="${activemq.adminUsername}" password="${activemq.adminPassword}" groups="admins"/>\n' +
+          "        </users>\n      </simpleAuthenticationPlugin>\n" +
+          "      <authorizationPlugin>\n        <map>\n          <authorizationMap>\n" +
+          "            <authorizationEntries>\n" +
+          `              <authorizationEntry queue=">" ${rights}/>\n` +
+          `              <authorizationEntry topic=">" ${rights}/>\n` +
+          "            </authorizationEntries>\n" +
+          "            <tempDestinationAuthorizationEntry>\n" +
+          `              <tempDestinationAuthorizationEntry ${rights}/>\n` +
+          "            </tempDestinationAuthorizationEntry>\n" +
+          "          </authorizationMap>\n        </map>\n      </authorizationPlugin>\n" +
+          "    </plugins>\n",
+      ),
+      xml,
+    );
+    assert.equal(countOf(xml, /<authorizationPlugin>/), 1);
+  });
+
+  void it("is the same in shared-kahadb", () => {
+    const kaha = renderBrokerElement(
+      KAHADB,
+      { ...facts, sharedStoreHost: "fs-1.efs.example" },
+      facts.nodes[0] as NodeFacts,
+    );
+    const plugins = (text: string) => /<plugins>[\s\S]*<\/plugins>/.exec(text)?.[0];
+    assert.equal(plugins(kaha), plugins(xml));
+  });
+
+  void it("refuses a console user named like the application user (the broker would keep only one)", () => {
+    const s = settingsOf({ brokerUser: "ops", consoleUser: "ops" });
+    assert.throws(
+      () => renderBrokerElement(s, facts, facts.nodes[0] as NodeFacts),
+      /brokerUser and consoleUser must differ/,
+    );
+  });
+});
+
 void describe("lib/render/services", () => {
   void it("restarts a failed broker, as the activemq user, after its ZooKeeper session has expired", () => {
     for (const raw of [
@@ -329,7 +469,7 @@ void describe("lib/render/services", () => {
       { zkSessionTimeoutMs: "5000" },
       { zkSessionTimeoutMs: "2000", brokerRestartDelaySeconds: "3" },
     ]) {
-      const s = parseSettings(raw);
+      const s = settingsOf(raw);
       const unit = renderBrokerUnit(s);
       assert.deepStrictEqual(unitValues(unit, "Restart"), ["always"]);
       const restartSec = unitValues(unit, "RestartSec");
@@ -384,8 +524,22 @@ void describe("lib/render/services", () => {
     assert.ok(env.split("\n").includes('ACTIVEMQ_HOME="/opt/apache-activemq-5.19.9"'));
   });
 
+  void it("both units log to the journal, under their own identifier, and to no file", () => {
+    for (const [unit, id] of [
+      [renderZookeeperUnit(DEFAULTS), "zookeeper"],
+      [renderBrokerUnit(DEFAULTS), "activemq"],
+      [renderBrokerUnit(KAHADB), "activemq"],
+    ] as const) {
+      assert.deepStrictEqual(unitValues(unit, "StandardOutput"), ["journal"]);
+      assert.deepStrictEqual(unitValues(unit, "StandardError"), ["inherit"]);
+      assert.deepStrictEqual(unitValues(unit, "SyslogIdentifier"), [id]);
+      assert.ok(!unit.includes("append:"), unit);
+      assert.ok(!unit.includes(".out"), unit);
+    }
+  });
+
   void it("the ZooKeeper unit runs the configured version's server with its heap", () => {
-    const unit = renderZookeeperUnit(parseSettings({ zookeeperVersion: "3.9.5", zookeeperHeapMb: "768" }));
+    const unit = renderZookeeperUnit(settingsOf({ zookeeperVersion: "3.9.5", zookeeperHeapMb: "768" }));
     const exec = unitValues(unit, "ExecStart");
     assert.equal(exec.length, 1);
     assert.ok(exec[0]?.includes("-Xms768m -Xmx768m"), exec[0]);
@@ -418,7 +572,7 @@ void describe("lib/render/jetty", () => {
   });
 
   void it("listens on every interface only when consoleCidrs open it, on the configured port", () => {
-    const s = parseSettings({ consoleCidrs: "203.0.113.0/24", consolePort: "18161" });
+    const s = settingsOf({ consoleCidrs: "203.0.113.0/24", consolePort: "18161" });
     assert.deepStrictEqual(jettyPort(renderJettyXml(s)), { host: "0.0.0.0", port: "18161" });
   });
 
@@ -445,13 +599,13 @@ void describe("lib/render/services broker start delay", () => {
       ["2000", ""],
       ["4000", "9"],
     ] as const) {
-      const s = parseSettings({ zkSessionTimeoutMs: session, brokerRestartDelaySeconds: delay });
+      const s = settingsOf({ zkSessionTimeoutMs: session, brokerRestartDelaySeconds: delay });
       const unit = renderBrokerUnit(s);
       const pre = /^ExecStartPre=\/bin\/sleep (\d+)$/m.exec(unit);
       assert.ok(pre, unit);
       assert.equal(Number(pre[1]), s.activemq.restartDelaySeconds);
       assert.ok(Number(pre[1]) * 1000 > Number(session));
     }
-    assert.doesNotMatch(renderBrokerUnit(parseSettings({ haMode: "shared-kahadb" })), /ExecStartPre/);
+    assert.doesNotMatch(renderBrokerUnit(settingsOf({ haMode: "shared-kahadb" })), /ExecStartPre/);
   });
 });

@@ -7,10 +7,32 @@ import * as path from "node:path";
 import { NodeFacts } from "../../lib/facts";
 import { renderActivemqXml, renderBrokerElement } from "../../lib/render/activemq";
 import { renderJettyXml } from "../../lib/render/jetty";
-import { parseSettings, StackSettings } from "../../lib/settings";
+import { parseSettings, RawSettings, StackSettings } from "../../lib/settings";
 import { factsFor } from "./helpers";
 
 const XSD = path.resolve(__dirname, "../../../shared/schemas/activemq-5.16.8.xsd");
+
+/** Settings with release digests given: a deployed release needs one, and no test here is about them. */
+function settingsOf(raw: RawSettings): StackSettings {
+  return parseSettings({ activemqSha512: "a".repeat(128), zookeeperSha512: "b".repeat(128), ...raw });
+}
+
+/** The broker element of node 1, with a check that the elements this file is about are in it. */
+function brokerWithLimitsAndAuthorization(settings: StackSettings): string {
+  const facts = factsFor(3, { sharedStoreHost: "fs-1.efs.example" });
+  const broker = renderBrokerElement(settings, facts, facts.nodes[0] as NodeFacts);
+  for (const element of [
+    "<authorizationPlugin>",
+    "<authorizationEntry ",
+    "<tempDestinationAuthorizationEntry ",
+    '<authenticationUser username="${activemq.adminUsername}"',
+    "<storeUsage limit=",
+    "<tempUsage limit=",
+  ]) {
+    assert.ok(broker.includes(element), `no ${element} in the broker element`);
+  }
+  return broker;
+}
 void describe("lib/render/activemq against the ActiveMQ 5.16.8 schema (xmllint)", () => {
   let dir = "";
   let schema = "";
@@ -43,14 +65,10 @@ void describe("lib/render/activemq against the ActiveMQ 5.16.8 schema (xmllint)"
   }
 
   const cases: [string, StackSettings, number][] = [
-    ["replicated-leveldb, 3 nodes", parseSettings({}), 3],
-    ["replicated-leveldb, 5 nodes", parseSettings({ nodeCount: "5", replicationSync: "quorum_disk" }), 5],
-    [
-      "replicated-leveldb, 7 nodes, other ports",
-      parseSettings({ nodeCount: "7", replicationPort: "41619" }),
-      7,
-    ],
-    ["shared-kahadb, 3 nodes", parseSettings({ haMode: "shared-kahadb" }), 3],
+    ["replicated-leveldb, 3 nodes", settingsOf({}), 3],
+    ["replicated-leveldb, 5 nodes", settingsOf({ nodeCount: "5", replicationSync: "quorum_disk" }), 5],
+    ["replicated-leveldb, 7 nodes, other ports", settingsOf({ nodeCount: "7", replicationPort: "41619" }), 7],
+    ["shared-kahadb, 3 nodes", settingsOf({ haMode: "shared-kahadb" }), 3],
   ];
   for (const [name, settings, count] of cases) {
     void it(`validates the broker element of every node: ${name}`, () => {
@@ -61,9 +79,34 @@ void describe("lib/render/activemq against the ActiveMQ 5.16.8 schema (xmllint)"
     });
   }
 
+  void it("validates the authorization and the volume-derived limits: 10, 20 and 1024 GiB, both modes", () => {
+    for (const raw of [
+      { rootVolumeSizeGiB: "10" },
+      { rootVolumeSizeGiB: "20" },
+      { rootVolumeSizeGiB: "1024" },
+      { haMode: "shared-kahadb", rootVolumeSizeGiB: "20" },
+    ]) {
+      const broker = brokerWithLimitsAndAuthorization(settingsOf(raw));
+      assertValid(broker, JSON.stringify(raw));
+    }
+  });
+
+  void it("rejects a misspelt authorizationEntry or tempUsage attribute", () => {
+    const broker = brokerWithLimitsAndAuthorization(settingsOf({}));
+    for (const [from, to, error] of [
+      ['<authorizationEntry queue=">" read=', '<authorizationEntry queue=">" reed=', /attribute 'reed'/],
+      ['<tempUsage limit="', '<tempUsage limt="', /attribute 'limt'/],
+    ] as const) {
+      assert.ok(broker.includes(from), from);
+      const r = xmllint(broker.replace(from, to), "--schema", schema);
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, error);
+    }
+  });
+
   void it("rejects a misspelt replicatedLevelDB attribute (the validation is real)", () => {
     const facts = factsFor(3);
-    const broker = renderBrokerElement(parseSettings({}), facts, facts.nodes[0] as NodeFacts);
+    const broker = renderBrokerElement(settingsOf({}), facts, facts.nodes[0] as NodeFacts);
     assert.ok(broker.includes("zkSessionTimeout="));
     const r = xmllint(broker.replace("zkSessionTimeout=", "zkSessionTimout="), "--schema", schema);
     assert.notEqual(r.status, 0);
@@ -72,7 +115,7 @@ void describe("lib/render/activemq against the ActiveMQ 5.16.8 schema (xmllint)"
 
   void it("rejects an unknown element in the broker", () => {
     const facts = factsFor(3);
-    const broker = renderBrokerElement(parseSettings({}), facts, facts.nodes[0] as NodeFacts);
+    const broker = renderBrokerElement(settingsOf({}), facts, facts.nodes[0] as NodeFacts);
     const r = xmllint(broker.replace("<replicatedLevelDB", "<replicatedLevelDb"), "--schema", schema);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /replicatedLevelDb': This element is not expected/);
@@ -80,8 +123,8 @@ void describe("lib/render/activemq against the ActiveMQ 5.16.8 schema (xmllint)"
 
   void it("renders well-formed activemq.xml and jetty.xml", () => {
     for (const [name, settings] of [
-      ["replicated-leveldb", parseSettings({})],
-      ["shared-kahadb", parseSettings({ haMode: "shared-kahadb", consoleCidrs: "203.0.113.0/24" })],
+      ["replicated-leveldb", settingsOf({})],
+      ["shared-kahadb", settingsOf({ haMode: "shared-kahadb", consoleCidrs: "203.0.113.0/24" })],
     ] as const) {
       const facts = factsFor(3, { sharedStoreHost: "fs-1.efs.example" });
       for (const node of facts.nodes) {
@@ -129,7 +172,7 @@ void describe("lib/render/activemq in shared-kahadb against a 5.17+ broker schem
       [{ haMode: "shared-kahadb" }, 3],
       [{ haMode: "shared-kahadb", nodeCount: "5", lockKeepAlivePeriodMs: "5000", webConsole: "false" }, 5],
     ] as const) {
-      const settings = parseSettings(raw);
+      const settings = settingsOf(raw);
       const facts = factsFor(count, { sharedStoreHost: "fs-1.efs.example" });
       for (const node of facts.nodes) {
         const file = path.join(dir, `broker-${count}-${node.index}.xml`);
@@ -142,10 +185,23 @@ void describe("lib/render/activemq in shared-kahadb against a 5.17+ broker schem
     }
   });
 
+  void it("validates the authorization and the EFS store limit with its total (20 and 1024 GiB volumes)", () => {
+    for (const gib of ["20", "1024"]) {
+      const broker = brokerWithLimitsAndAuthorization(
+        settingsOf({ haMode: "shared-kahadb", rootVolumeSizeGiB: gib }),
+      );
+      assert.ok(broker.includes('<storeUsage limit="51200 mb" total="51200 mb"/>'), broker);
+      const file = path.join(dir, `limits-${gib}.xml`);
+      writeFileSync(file, broker);
+      const r = spawnSync("xmllint", ["--noout", "--nonet", "--schema", schema, file], { encoding: "utf8" });
+      assert.equal(r.status, 0, `${gib} GiB does not validate against ${version}:\n${r.stderr}`);
+    }
+  });
+
   void it("the 5.17 schema has no replicatedLevelDB: a LevelDB render is refused by it", () => {
     const facts = factsFor(3);
     const file = path.join(dir, "leveldb.xml");
-    writeFileSync(file, renderBrokerElement(parseSettings({}), facts, facts.nodes[0] as NodeFacts));
+    writeFileSync(file, renderBrokerElement(settingsOf({}), facts, facts.nodes[0] as NodeFacts));
     const r = spawnSync("xmllint", ["--noout", "--nonet", "--schema", schema, file], { encoding: "utf8" });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /replicatedLevelDB/);
