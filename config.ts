@@ -1,11 +1,24 @@
-// Reads the stack's configuration once, validates all of it (lib/settings.ts) and resolves the one default that
-// needs the network: who may SSH in. Components never read pulumi.Config themselves.
+// Reads the stack's configuration once, validates all of it (lib/settings.ts), refuses changes a running stack
+// cannot take (lib/dayTwo.ts) and resolves the one default that needs the network: who may SSH in. Components
+// never read pulumi.Config themselves.
 import * as pulumi from "@pulumi/pulumi";
+import {
+  ALLOW_INSTANCE_TYPE_CHANGE_ENV,
+  checkChange,
+  DEPLOYED_SETTINGS_OUTPUT,
+  DeployedSettings,
+  deployedSettingsRecord,
+  EARLIER_OUTPUT,
+  previousDeployment,
+  selfStackReferenceName,
+} from "./lib/dayTwo";
 import { Cidr, parseCidr, parseIpv4 } from "./lib/net";
 import { parseSettings, RawSettings, SettingsError, StackSettings } from "./lib/settings";
 
 export interface StackConfig {
   readonly settings: StackSettings;
+  /** Exported as the stack output `deployedSettings`, for the next run's check. */
+  readonly deployedSettings: DeployedSettings;
   readonly sshCidrs: readonly Cidr[];
   readonly sshPrivateKey?: pulumi.Output<string>;
 }
@@ -57,8 +70,60 @@ async function fetchWithTimeout(url: string): Promise<string> {
   return response.text();
 }
 
+/** The organization Pulumi runs the update in, or undefined when it gives none (mocks, old CLIs). */
+function organization(): string | undefined {
+  try {
+    return pulumi.getOrganization();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads this stack's own outputs from its previous deployment and throws a SettingsError naming every setting
+ * whose change the running cluster cannot take. The StackReference is the only resource registered before
+ * this returns, and it only reads: a refused update changes nothing.
+ */
+export async function refuseUnsafeChanges(next: DeployedSettings): Promise<void> {
+  const stack = pulumi.getStack();
+  const project = pulumi.getProject();
+  const self = new pulumi.StackReference("deployed-settings", {
+    name: selfStackReferenceName(organization(), project, stack),
+  });
+  const value = (d: pulumi.StackReferenceOutputDetails) => d.value ?? d.secretValue;
+  const [recorded, earlier] = await Promise.all([
+    self.getOutputDetails(DEPLOYED_SETTINGS_OUTPUT),
+    self.getOutputDetails(EARLIER_OUTPUT),
+  ]);
+  const previous = previousDeployment(value(recorded), value(earlier) !== undefined);
+  if (previous.kind === "unknown") {
+    void pulumi.log.warn(
+      `The settings of this stack's running cluster are unknown: ${previous.reason}. Changes that cannot be ` +
+        `rolled over the hosts (README, Changing a running stack) are not checked on this update; this ` +
+        `update records them for the next one.`,
+    );
+    return;
+  }
+  const allowInstanceTypeChange = process.env[ALLOW_INSTANCE_TYPE_CHANGE_ENV] === "1";
+  const record = previous.kind === "recorded" ? previous.record : undefined;
+  const problems = checkChange(record, next, { stack, project, allowInstanceTypeChange });
+  if (problems.length > 0) {
+    throw new SettingsError(problems);
+  }
+  if (record !== undefined && allowInstanceTypeChange && record.instanceType !== next.instanceType) {
+    void pulumi.log.warn(
+      `${ALLOW_INSTANCE_TYPE_CHANGE_ENV}=1: instanceType may change from ${record.instanceType} to ` +
+        `${next.instanceType}. AWS stops each instance it changes: target one instance at a time ` +
+        `(pulumi up --target), the master last.`,
+    );
+  }
+}
+
 export async function loadConfig(): Promise<StackConfig> {
   const settings = parseSettings(rawSettings());
+  const deployedSettings = deployedSettingsRecord(settings, { clusterName: pulumi.getStack() });
+  // Before anything else: a refused change must leave the stack exactly as it is.
+  await refuseUnsafeChanges(deployedSettings);
   if (settings.testOnlyAllowUnsupportedActiveMq) {
     void pulumi.log.warn(
       `testOnlyAllowUnsupportedActiveMq is set: ActiveMQ ${settings.activemq.version} is outside the supported ` +
@@ -67,5 +132,10 @@ export async function loadConfig(): Promise<StackConfig> {
   }
   const sshCidrs = settings.sshCidrs ?? [await lookupDeployerCidr()];
   const sshPrivateKey = new pulumi.Config().getSecret("sshPrivateKey");
-  return { settings, sshCidrs, ...(sshPrivateKey !== undefined ? { sshPrivateKey } : {}) };
+  return {
+    settings,
+    deployedSettings,
+    sshCidrs,
+    ...(sshPrivateKey !== undefined ? { sshPrivateKey } : {}),
+  };
 }

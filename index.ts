@@ -12,6 +12,8 @@ export = async () => {
   });
   return {
     haMode: config.settings.haMode,
+    // Read back by the next update (config.ts): the settings a running stack cannot change in place.
+    deployedSettings: config.deployedSettings,
     failoverUrl: cluster.failoverUrl,
     publicFailoverUrl: cluster.publicFailoverUrl,
     zookeeperConnect: cluster.zookeeperConnect,

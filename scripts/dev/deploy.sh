@@ -26,6 +26,19 @@ fi
 
 stack="${STACK:-dev}"
 pulumi stack select "$stack" 2>/dev/null || pulumi stack init "$stack"
+
+# A stack with a deployment is only approved automatically when the update deletes or replaces no host, network
+# interface, address, volume or file system (scripts/dev/preview-guard.ts). A new stack has nothing to lose.
+guard() { npx tsx scripts/dev/preview-guard.ts "$@"; }
+deployment="$(pulumi stack export --stack "$stack" | guard deployed)"
+if [[ "$deployment" == "existing" ]]; then
+  echo "Stack $stack has a deployment: previewing the update first."
+  preview_status=0
+  # The digest, not the event stream that PULUMI_ENABLE_STREAMING_JSON_PREVIEW would turn --json into.
+  preview="$(env -u PULUMI_ENABLE_STREAMING_JSON_PREVIEW pulumi preview --json --stack "$stack" "$@")" ||
+    preview_status=$?
+  printf '%s\n' "$preview" | guard check "$preview_status" "$stack"
+fi
 pulumi up --yes --stack "$stack" "$@"
 echo
 echo "Clients connect with:  pulumi stack output failoverUrl"

@@ -16,6 +16,8 @@ export const PASSWORDS: Record<string, string> = {};
 export interface RunOptions {
   /** The id the mocked provider gives a resource (default `<name>-id`): a new id is a replacement. */
   readonly idOf?: (type: string, name: string) => string;
+  /** The stack's outputs from its previous deployment, as a StackReference to the stack itself reads them. */
+  readonly previousOutputs?: Record<string, unknown>;
 }
 
 /** One mocked stack run: its resources, the dependencies each remote.Command was given, and the cluster. */
@@ -74,6 +76,11 @@ export async function runStack(
             break;
           case "aws:ec2/keyPair:KeyPair":
             state.keyName = `${args.name}-key`;
+            break;
+          case "pulumi:pulumi:StackReference":
+            // What the engine answers: the outputs (none for a new stack) and which of them are secret.
+            state.outputs = options.previousOutputs ?? {};
+            state.secretOutputNames = [];
             break;
         }
         return { id: idOf(args.type, args.name), state };

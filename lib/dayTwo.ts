@@ -1,0 +1,356 @@
+// Day 2: which settings may change on a live stack. The program exports the values that matter as the stack
+// output `deployedSettings`; the next run reads them back (config.ts) and refuses, before any resource changes,
+// a change that cannot be rolled over the hosts without losing the store or breaking every step. Pure.
+import { createHash } from "node:crypto";
+import { IMAGES } from "./images";
+import { OperatingSystem, StackSettings } from "./settings";
+import { HaMode } from "./versions";
+
+/** The stack output holding the record. */
+export const DEPLOYED_SETTINGS_OUTPUT = "deployedSettings";
+/** An output every deployment has exported since the first version: its presence means "deployed before". */
+export const EARLIER_OUTPUT = "haMode";
+/** Set to 1 to let instanceType change, for the one-host-at-a-time procedure in README "Changing a running stack". */
+export const ALLOW_INSTANCE_TYPE_CHANGE_ENV = "ACTIVEMQ_HA_ALLOW_INSTANCE_TYPE_CHANGE";
+
+/**
+ * What a deployment leaves behind for the next one to compare against. Plain JSON, no secret: the SSH public
+ * key is kept only as a short hash. The keys are the settings' names, so problems can name them.
+ */
+export interface DeployedSettings {
+  readonly format: 1;
+  /** The name every resource is derived from (the stack's name, index.ts). */
+  readonly clusterName: string;
+  readonly haMode: HaMode;
+  readonly nodeCount: number;
+  /** "" with an existing VPC. */
+  readonly vpcCidr: string;
+  /** "" when the stack created its VPC. */
+  readonly vpcId: string;
+  /** Empty when the stack created its VPC. */
+  readonly subnetIds: readonly string[];
+  readonly os: OperatingSystem;
+  readonly instanceType: string;
+  readonly rootVolumeSizeGiB: number;
+  /** "generated", or "sha256:" and the first 16 hex digits of the SHA-256 of the sshPublicKey line. */
+  readonly sshKey: string;
+  readonly brokerName: string;
+  readonly zkPath: string;
+  readonly zookeeperDeploy: boolean;
+  readonly replicationPort: number;
+  readonly zookeeperClientPort: number;
+  readonly zookeeperPeerPort: number;
+  readonly zookeeperElectionPort: number;
+}
+
+export const GENERATED_SSH_KEY = "generated";
+
+export function sshKeyFingerprint(publicKey: string | undefined): string {
+  return publicKey === undefined
+    ? GENERATED_SSH_KEY
+    : `sha256:${createHash("sha256").update(publicKey).digest("hex").slice(0, 16)}`;
+}
+
+export function deployedSettingsRecord(
+  settings: StackSettings,
+  extra: { readonly clusterName: string },
+): DeployedSettings {
+  const network = settings.network;
+  return {
+    format: 1,
+    clusterName: extra.clusterName,
+    haMode: settings.haMode,
+    nodeCount: settings.nodeCount,
+    vpcCidr: network.kind === "create" ? network.vpcCidr : "",
+    vpcId: network.kind === "existing" ? network.vpcId : "",
+    subnetIds: network.kind === "existing" ? [...network.subnetIds] : [],
+    os: settings.os,
+    instanceType: settings.instanceType,
+    rootVolumeSizeGiB: settings.rootVolumeSizeGiB,
+    sshKey: sshKeyFingerprint(settings.sshPublicKey),
+    brokerName: settings.activemq.brokerName,
+    zkPath: settings.activemq.zkPath,
+    zookeeperDeploy: settings.zookeeper.deploy,
+    replicationPort: settings.ports.replication,
+    zookeeperClientPort: settings.ports.zookeeperClient,
+    zookeeperPeerPort: settings.ports.zookeeperPeer,
+    zookeeperElectionPort: settings.ports.zookeeperElection,
+  };
+}
+
+const STRING_FIELDS = [
+  "clusterName",
+  "vpcCidr",
+  "vpcId",
+  "instanceType",
+  "sshKey",
+  "brokerName",
+  "zkPath",
+] as const;
+const HA_MODES: readonly string[] = ["replicated-leveldb", "shared-kahadb"] satisfies HaMode[];
+const NUMBER_FIELDS = [
+  "nodeCount",
+  "rootVolumeSizeGiB",
+  "replicationPort",
+  "zookeeperClientPort",
+  "zookeeperPeerPort",
+  "zookeeperElectionPort",
+] as const;
+
+/** The record as read back from the stack's outputs, or why it cannot be used. */
+export function parseDeployedSettings(value: unknown): DeployedSettings | { readonly unreadable: string } {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { unreadable: "it is not an object" };
+  }
+  const v = value as Record<string, unknown>;
+  if (v.format !== 1) {
+    return { unreadable: `its format is ${JSON.stringify(v.format)}, this program reads format 1` };
+  }
+  const wrong = [
+    ...STRING_FIELDS.filter((k) => typeof v[k] !== "string"),
+    ...(!HA_MODES.includes(v.haMode as string) ? ["haMode"] : []),
+    ...(!Object.keys(IMAGES).includes(v.os as string) ? ["os"] : []),
+    ...NUMBER_FIELDS.filter((k) => typeof v[k] !== "number"),
+    ...(typeof v.zookeeperDeploy !== "boolean" ? ["zookeeperDeploy"] : []),
+    ...(!Array.isArray(v.subnetIds) || !v.subnetIds.every((s) => typeof s === "string") ? ["subnetIds"] : []),
+  ];
+  if (wrong.length > 0) {
+    return { unreadable: `${wrong.join(", ")} missing or of the wrong type` };
+  }
+  return v as unknown as DeployedSettings;
+}
+
+export type PreviousDeployment =
+  | { readonly kind: "none" }
+  | { readonly kind: "recorded"; readonly record: DeployedSettings }
+  | { readonly kind: "unknown"; readonly reason: string };
+
+/**
+ * What the stack's previous outputs say: no deployment yet (a new stack has no outputs), a record to compare
+ * against, or a deployment whose settings are unknown (it predates the record, or the record is unreadable).
+ */
+export function previousDeployment(recorded: unknown, hasEarlierOutputs: boolean): PreviousDeployment {
+  if (recorded === undefined || recorded === null) {
+    return hasEarlierOutputs
+      ? { kind: "unknown", reason: `its last deployment predates the ${DEPLOYED_SETTINGS_OUTPUT} output` }
+      : { kind: "none" };
+  }
+  const parsed = parseDeployedSettings(recorded);
+  return "unreadable" in parsed
+    ? {
+        kind: "unknown",
+        reason: `its ${DEPLOYED_SETTINGS_OUTPUT} output is unreadable (${parsed.unreadable})`,
+      }
+    : { kind: "recorded", record: parsed };
+}
+
+/**
+ * The name under which the program reads its own stack's outputs. Pulumi Cloud needs the full
+ * `<org>/<project>/<stack>`: a bare name would be looked up in the user's default organization. The DIY
+ * backends always report the organization `organization` (pkg/backend/diy/state.go) and resolve a bare name
+ * to the current project; the bare name is also the only form their legacy layout (no projects) accepts.
+ * No organization at all (Pulumi's mocks, old CLIs): the bare name too.
+ */
+export function selfStackReferenceName(
+  organization: string | undefined,
+  project: string,
+  stack: string,
+): string {
+  return organization === undefined || organization === "" || organization === "organization"
+    ? stack
+    : `${organization}/${project}/${stack}`;
+}
+
+/** Node n's instance URN, for `pulumi up --target`: the parent types chain as in @pulumi/pulumi's createUrn. */
+export function nodeInstanceUrn(
+  stack: string,
+  project: string,
+  clusterName: string,
+  node: number | "<N>",
+): string {
+  return (
+    `urn:pulumi:${stack}::${project}::activemq-ha:cluster:ActiveMqCluster$activemq-ha:hosts:ClusterHosts` +
+    `$aws:ec2/instance:Instance::${clusterName}-node-${node}`
+  );
+}
+
+export interface ChangeContext {
+  /** For the URNs the instanceType procedure names; placeholders when absent. */
+  readonly stack?: string;
+  readonly project?: string;
+  /** The operator is rolling instanceType one host at a time (ALLOW_INSTANCE_TYPE_CHANGE_ENV=1). */
+  readonly allowInstanceTypeChange?: boolean;
+}
+
+const NEW_STACK =
+  "create a new stack with the new value, move the clients to its failoverUrl, then destroy this one";
+
+/**
+ * Every change from the deployed record to the next one that cannot happen in place, as
+ * `<setting>: deployed "<old>", got "<new>"; allowed: <what to do>`. No previous record (a new stack): none.
+ */
+export function checkChange(
+  previous: DeployedSettings | undefined,
+  next: DeployedSettings,
+  context: ChangeContext = {},
+): string[] {
+  if (previous === undefined) {
+    return [];
+  }
+  const problems: string[] = [];
+  const refuse = (setting: string, deployed: string, got: string, allowed: string) =>
+    problems.push(`${setting}: deployed "${deployed}", got "${got}"; allowed: ${allowed}`);
+  const stack = context.stack ?? "<stack>";
+  const project = context.project ?? "<project>";
+
+  // Every resource name derives from it: a renamed stack would create a second cluster and delete the first.
+  if (previous.clusterName !== next.clusterName) {
+    refuse(
+      "stack name",
+      previous.clusterName,
+      next.clusterName,
+      `"${previous.clusterName}" (every resource is named after the stack, so this update would replace the ` +
+        `whole cluster); rename it back with pulumi stack rename ${previous.clusterName}`,
+    );
+  }
+  // A rolling restart would run a master of each mode at once, and the new mode starts from an empty store.
+  if (previous.haMode !== next.haMode) {
+    refuse(
+      "haMode",
+      previous.haMode,
+      next.haMode,
+      `"${previous.haMode}" on this stack (rolled over the hosts, the group would run a ${previous.haMode} ` +
+        `master and a ${next.haMode} master at once, and the new one starts from an empty store); to change ` +
+        `mode, ${NEW_STACK}`,
+    );
+  }
+  // The hosts keep their image (ignoreChanges on ami), but every step would log in as the new image's user.
+  if (previous.os !== next.os) {
+    refuse(
+      "os",
+      previous.os,
+      next.os,
+      `"${previous.os}" on this stack (the hosts keep their ${previous.os} image, and every step would log in ` +
+        `as ${IMAGES[next.os].sshUser} instead of ${IMAGES[previous.os].sshUser}); to change it, ${NEW_STACK}`,
+    );
+  }
+  // A new VPC, subnet or address block replaces the subnets, network interfaces and hosts all at once.
+  const network = `(a new network replaces every subnet, network interface, address and host at once); to move, ${NEW_STACK}`;
+  const createdVpc = (r: DeployedSettings) => r.vpcId === "";
+  if (createdVpc(previous) && createdVpc(next)) {
+    if (previous.vpcCidr !== next.vpcCidr) {
+      refuse("vpcCidr", previous.vpcCidr, next.vpcCidr, `"${previous.vpcCidr}" ${network}`);
+    }
+  } else if (createdVpc(previous) !== createdVpc(next)) {
+    const describe = (r: DeployedSettings) =>
+      createdVpc(r) ? `(unset: a VPC of its own, ${r.vpcCidr})` : r.vpcId;
+    refuse("vpcId", describe(previous), describe(next), `"${describe(previous)}" ${network}`);
+  } else {
+    if (previous.vpcId !== next.vpcId) {
+      refuse("vpcId", previous.vpcId, next.vpcId, `"${previous.vpcId}" ${network}`);
+    }
+    const [before, after] = [previous.subnetIds.join(","), next.subnetIds.join(",")];
+    if (before !== after) {
+      refuse(
+        "subnetIds",
+        before,
+        after,
+        `"${before}", in this order (node N uses the Nth subnet) ${network}`,
+      );
+    }
+  }
+  // ZooKeeper's ensemble and LevelDB's replicas quorum are sized from it: no one-host-at-a-time path exists.
+  if (previous.nodeCount !== next.nodeCount) {
+    refuse(
+      "nodeCount",
+      String(previous.nodeCount),
+      String(next.nodeCount),
+      `${previous.nodeCount} on this stack (the ZooKeeper ensemble and replicated LevelDB's replicas quorum ` +
+        `are sized from it, and changing them host by host loses quorum; not offered in shared-kahadb either, ` +
+        `untested); for ${next.nodeCount} hosts, ${NEW_STACK}`,
+    );
+  }
+  // EC2 sets the key pair only at launch: a new key replaces every instance at once.
+  if (previous.sshKey !== next.sshKey) {
+    refuse(
+      "sshPublicKey",
+      previous.sshKey,
+      next.sshKey,
+      `the deployed key, "${previous.sshKey}" (a hash of the key line; a new key pair replaces every ` +
+        `instance at once); keep sshPublicKey and sshPrivateKey as they were, and add other keys for your ` +
+        `own logins to ~/.ssh/authorized_keys on the hosts`,
+    );
+  }
+  // EBS volumes grow in place; AWS cannot shrink one.
+  if (next.rootVolumeSizeGiB < previous.rootVolumeSizeGiB) {
+    refuse(
+      "rootVolumeSizeGiB",
+      String(previous.rootVolumeSizeGiB),
+      String(next.rootVolumeSizeGiB),
+      `${previous.rootVolumeSizeGiB} or more (AWS cannot shrink an EBS volume; growing is done in place); ` +
+        `for smaller disks, ${NEW_STACK}`,
+    );
+  }
+  // AWS stops an instance to change its type, and one `pulumi up` would stop every host at the same time.
+  if (previous.instanceType !== next.instanceType && context.allowInstanceTypeChange !== true) {
+    refuse(
+      "instanceType",
+      previous.instanceType,
+      next.instanceType,
+      `"${previous.instanceType}" in a plain pulumi up (AWS stops an instance to change its type, and one ` +
+        `update would stop every host at once); to change it one host at a time, for <N> from 1 to ` +
+        `${previous.nodeCount}, the master last, run ${ALLOW_INSTANCE_TYPE_CHANGE_ENV}=1 pulumi up --target ` +
+        `'${nodeInstanceUrn(stack, project, previous.clusterName, "<N>")}' and wait until node <N> serves ` +
+        `again, then run ${ALLOW_INSTANCE_TYPE_CHANGE_ENV}=1 pulumi up once to record the new type ` +
+        `(README, Changing a running stack)`,
+    );
+  }
+
+  if (previous.haMode === next.haMode && previous.haMode === "replicated-leveldb") {
+    // Brokers restarted with the new value would form a second group under ZooKeeper and elect a second master.
+    for (const key of ["brokerName", "zkPath"] as const) {
+      if (previous[key] !== next[key]) {
+        refuse(
+          key,
+          previous[key],
+          next[key],
+          `"${previous[key]}" in replicated-leveldb (during the rolling restart the restarted brokers would ` +
+            `form a second group and elect a second master over another store); to change it, ${NEW_STACK}`,
+        );
+      }
+    }
+    // The firewall rule moves to the new port at once, while the running slaves still replicate on the old one.
+    if (previous.replicationPort !== next.replicationPort) {
+      refuse(
+        "replicationPort",
+        String(previous.replicationPort),
+        String(next.replicationPort),
+        `${previous.replicationPort} (the firewall opens the new port and closes the old one at once, so the ` +
+          `slaves lose the master mid-way and quorum writes stall); to change it, ${NEW_STACK}`,
+      );
+    }
+  }
+  if (previous.zookeeperDeploy && next.zookeeperDeploy) {
+    // The firewall closes the old port for every host at once, while the members and brokers still use it.
+    const zookeeperPorts = {
+      zookeeperPeerPort:
+        "a member restarted with the new port cannot reach the leader, and the ensemble loses quorum mid-way",
+      zookeeperElectionPort:
+        "a member restarted with the new port cannot take part in elections, and the ensemble loses quorum mid-way",
+      zookeeperClientPort:
+        "the brokers' sessions and the gates still dial the old port, and the master loses its session",
+    } as const;
+    for (const [key, why] of Object.entries(zookeeperPorts) as [keyof typeof zookeeperPorts, string][]) {
+      if (previous[key] !== next[key]) {
+        refuse(
+          key,
+          String(previous[key]),
+          String(next[key]),
+          `${previous[key]} (the firewall closes the old port for every host at once, and ${why}); ` +
+            `to change it, ${NEW_STACK}`,
+        );
+      }
+    }
+  }
+  return problems;
+}
