@@ -13,25 +13,30 @@ import { buildPlan, PlanStep } from "../../lib/plan";
 import { StackSettings } from "../../lib/settings";
 import { box, BoxInfo, boxUp, sshRun, waitFor } from "./lib/box";
 import {
+  assertForeignHostRefused,
+  assertPlanChangesNothing,
+  assertRollingRestart,
   boxFacts,
   boxSettings,
   brokersAccepting,
   buildProbe,
+  changedSteps,
+  extraSettings,
   failoverRounds,
   Figures,
   MIRROR,
+  pinnedSigner,
+  closeSigners,
   publish,
   publishTampered,
+  replaceAndRebuild,
   resetBox,
-  extraSettings,
   runBuildScript,
-  assertPlanChangesNothing,
-  assertRollingRestart,
-  changedSteps,
   unpackDist,
+  withCountingClient,
   WORK,
 } from "./lib/cluster-box";
-import { runPlan, StepFailed } from "./lib/executor";
+import { BoxCluster, runPlan, StepFailed, StepState } from "./lib/executor";
 
 const ZOOKEEPER_VERSION = "3.8.0"; // what Debian 12 packages
 const ROUNDS = Number(process.env.E2E_ROUNDS ?? "5");
@@ -43,12 +48,11 @@ const brokerSkip =
     : "no ActiveMQ 5.16.x distribution given (set E2E_ACTIVEMQ_DIST and E2E_MAVEN_DIR): broker checks NOT run";
 const amqVersion = amqDist ? /apache-activemq-([\d.]+)-bin/.exec(path.basename(amqDist))?.[1] : undefined;
 
-const rawSettings = {
-  zookeeperVersion: ZOOKEEPER_VERSION,
-  ...(amqVersion ? { activemqVersion: amqVersion } : {}),
-  ...extraSettings(),
-};
+let rawSettings: Record<string, string> = {};
 const figures = new Figures();
+let cluster: BoxCluster;
+/** What the stack's state holds: the inputs each step last ran with (the executor decides like `pulumi up`). */
+const state = new StepState();
 let info: BoxInfo;
 let settings: StackSettings;
 let facts: ClusterFacts;
@@ -69,6 +73,13 @@ async function zkModes(): Promise<Map<number, string>> {
     modes.set(h.index, /^Mode: (\w+)/m.exec(r.stdout)?.[1] ?? "none");
   }
   return modes;
+}
+
+let classpath: string[] | undefined;
+/** The failover client, compiled once against the broker distribution. */
+function probeClasspath(): string[] {
+  classpath ??= buildProbe(unpackDist(amqDist as string));
+  return classpath;
 }
 
 const leaders = (modes: Map<number, string>) => [...modes].filter(([, m]) => m === "leader").map(([n]) => n);
@@ -93,9 +104,16 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
       publish(amqDist, `activemq/${amqVersion}`);
       symlinkSync(path.resolve(mavenDir), path.join(MIRROR, "maven"));
     }
+    rawSettings = {
+      zookeeperVersion: ZOOKEEPER_VERSION,
+      ...(amqVersion ? { activemqVersion: amqVersion } : {}),
+      ...pinnedSigner(),
+      ...extraSettings(),
+    };
     figures.add(`artifacts ready: ${((Date.now() - t) / 1000).toFixed(1)} s`);
     t = Date.now();
-    info = boxUp(3);
+    cluster = BoxCluster.up(3, path.join(WORK, "host-keys"), boxUp);
+    info = cluster.info;
     figures.add(`hosts up (rootfs + boot of 3 hosts): ${((Date.now() - t) / 1000).toFixed(1)} s`);
     box("mirror", MIRROR);
     settings = boxSettings(info, rawSettings);
@@ -105,40 +123,54 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
 
   after(() => {
     figures.print(`cluster-in-a-box summary (replicated-leveldb${brokerSkip ? "; " + brokerSkip : ""})`);
+    closeSigners();
     if (!process.env.E2E_KEEP) {
       box("down");
     }
   });
 
-  it("tampered artifact: a wrong .sha512 stops the install with a clear message, nothing installed or running", async () => {
-    const tamperedSettings = boxSettings(info, {
-      zookeeperVersion: ZOOKEEPER_VERSION,
-      artifactBaseUrl: `http://${info.bridgeAddress}:8080/tampered`,
+  for (const [kind, refusal] of [
+    [
+      "forged",
+      /apache-zookeeper-3\.8\.0-bin\.tar\.gz is signed by key [0-9A-F]{40}, which is not a pinned release key/,
+    ],
+    ["corrupt", /checksum mismatch for apache-zookeeper-3\.8\.0-bin\.tar\.gz/],
+  ] as const) {
+    it(`tampered artifact (${kind}): refused with a clear message, nothing installed or running`, async () => {
+      const tamperedSettings = boxSettings(info, {
+        ...rawSettings,
+        artifactBaseUrl: `http://${info.bridgeAddress}:8080/${kind}`,
+      });
+      const steps = buildPlan(tamperedSettings).filter(
+        (s) => s.node === 1 && ["host-ready", "jdk", "zookeeper-install"].includes(s.action),
+      );
+      const error = await runPlan(steps, facts, cluster).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof StepFailed, "the install step must fail");
+      assert.equal(error.run.step.action, "zookeeper-install");
+      assert.match(error.run.result.stderr, refusal);
+      assert.match(error.run.result.stderr, /Nothing was installed/);
+      const host = info.hosts[0]!.address;
+      const left = await sshRun(
+        info,
+        host,
+        `ls -d ${zookeeperHome(ZOOKEEPER_VERSION)} /opt/zookeeper 2>&1; systemctl is-active zookeeper.service`,
+      );
+      assert.match(left.stdout, /No such file or directory[\s\S]*No such file or directory/);
+      assert.match(left.stdout, /^inactive$/m);
+      figures.add(
+        `tampered artifact (${kind}): install refused, nothing installed, no service running — PASS`,
+      );
     });
-    const steps = buildPlan(tamperedSettings).filter(
-      (s) => s.node === 1 && ["host-ready", "jdk", "zookeeper-install"].includes(s.action),
-    );
-    const error = await runPlan(steps, facts, info).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    assert.ok(error instanceof StepFailed, "the install step must fail");
-    assert.equal(error.run.step.action, "zookeeper-install");
-    assert.match(error.run.result.stderr, /checksum mismatch for apache-zookeeper-3\.8\.0-bin\.tar\.gz/);
-    assert.match(error.run.result.stderr, /Nothing was installed/);
-    const host = info.hosts[0]!.address;
-    const left = await sshRun(
-      info,
-      host,
-      `ls -d ${zookeeperHome(ZOOKEEPER_VERSION)} /opt/zookeeper 2>&1; systemctl is-active zookeeper.service`,
-    );
-    assert.match(left.stdout, /No such file or directory[\s\S]*No such file or directory/);
-    assert.match(left.stdout, /^inactive$/m);
-    figures.add("tampered artifact: install refused, nothing installed, no service running — PASS");
-  });
+  }
 
   it("provisions the ZooKeeper ensemble with the program's own plan", async () => {
-    const runs = await runPlan(plan.filter(isZookeeperPhase), facts, info, stepTimer("step"));
+    const runs = await runPlan(plan.filter(isZookeeperPhase), facts, cluster, {
+      state,
+      onStep: stepTimer("step"),
+    });
     // The first run changes every host, and says so: the idempotency check relies on that mark.
     assert.ok(changedSteps(runs).includes("n1-zookeeper-configure"), changedSteps(runs).join(", "));
   });
@@ -232,8 +264,8 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
       await runPlan(
         plan.filter((s) => !isZookeeperPhase(s)),
         facts,
-        info,
-        stepTimer("step"),
+        cluster,
+        { state, onStep: stepTimer("step") },
       );
       const masters = await brokersAccepting(info, settings.ports.openwire);
       assert.equal(masters.length, 1, `accepting: ${JSON.stringify(masters)}`);
@@ -259,10 +291,11 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
   it("idempotency: running the whole plan again changes and restarts nothing", async () => {
     const units = brokerSkip ? ["zookeeper.service"] : ["zookeeper.service", "activemq.service"];
     const steps = await assertPlanChangesNothing(
-      info,
+      cluster,
       brokerSkip ? plan.filter(isZookeeperPhase) : plan,
       facts,
       units,
+      state,
     );
     figures.add(`idempotency: ${steps} steps re-run, nothing changed, no restart — PASS`);
   });
@@ -272,7 +305,11 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
     assert.ok(leader);
     const changed = boxSettings(info, { ...rawSettings, zookeeperSyncLimit: "6" });
     const steps = buildPlan(changed).filter((s) => isZookeeperPhase(s) || !brokerSkip);
-    const order = await assertRollingRestart(info, steps, facts, "zookeeper.service", leader);
+    const rolled = ["configure", "settle"].flatMap((a) => [1, 2, 3].map((n) => `n${n}-zookeeper-${a}`));
+    const order = await assertRollingRestart(cluster, steps, facts, "zookeeper.service", leader, state, [
+      ...rolled,
+      "n3-zookeeper-gate",
+    ]);
     const modes = await zkModes();
     assert.equal(
       leaders(modes).length,
@@ -286,12 +323,72 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
     );
   });
 
+  it("day 2: a host presenting another key is refused; a node's host replaced by a blank one is rebuilt by the next `pulumi up`", async () => {
+    const steps = brokerSkip ? plan.filter(isZookeeperPhase) : plan;
+    // With brokers, the master's host is the one that dies, while a client keeps sending.
+    const target = brokerSkip ? 2 : ((await brokersAccepting(info, settings.ports.openwire))[0] as number);
+    const replaceTarget = async () => {
+      const refusal = await assertForeignHostRefused(cluster, steps, facts, state, target);
+      figures.add(
+        `host key: node ${target} replaced by a host with another key → refused at n${target}-host-ready, nothing sent ("${refusal}") — PASS`,
+      );
+      const ran = await replaceAndRebuild(cluster, steps, facts, state, target);
+      figures.add(
+        `replacement: node ${target} rebuilt by the next run, which ran only ${ran.length} steps: ${ran.join(", ")} — PASS`,
+      );
+    };
+    if (brokerSkip) {
+      await replaceTarget();
+    } else {
+      const counted = await withCountingClient(
+        settings,
+        facts,
+        probeClasspath(),
+        figures,
+        "replacement",
+        async (probe) => {
+          // The host dies first, so the client's pause is measured from its death.
+          box("poweroff", String(target));
+          probe.fault();
+          await replaceTarget();
+        },
+      );
+      assert.equal(counted.failoverMs.length, 1);
+      const masters = await brokersAccepting(info, settings.ports.openwire);
+      assert.equal(masters.length, 1, `one master after the replacement: ${JSON.stringify(masters)}`);
+      assert.notEqual(masters[0], target, "the blank host joined as a slave");
+      const replicating = await sshRun(
+        info,
+        info.hosts[target - 1]!.address,
+        `ss -Htn state established '( dport = :${settings.ports.replication} )'`,
+      );
+      assert.match(
+        replicating.stdout,
+        new RegExp(`:${settings.ports.replication}\\b`),
+        `node ${target} replicates from the master`,
+      );
+    }
+    const modes = await zkModes();
+    assert.equal(leaders(modes).length, 1, `one leader: ${JSON.stringify([...modes])}`);
+    assert.match(modes.get(target) ?? "", /^(leader|follower)$/, `node ${target} is a member again`);
+    const address = info.hosts[target - 1]!.address;
+    assert.equal((await sshRun(info, address, "cat /var/lib/zookeeper/myid")).stdout.trim(), String(target));
+    const read = await sshRun(
+      info,
+      address,
+      "java -cp '/opt/zookeeper/lib/*' org.apache.zookeeper.ZooKeeperMain -server 127.0.0.1:2181 get /e2e-probe 2>&1",
+    );
+    assert.match(read.stdout, /written-on-node-1-/, `node ${target} has the ensemble's data again`);
+    figures.add(
+      `replacement: node ${target} is ZooKeeper ${modes.get(target)} with myid ${target} and the ensemble's data — PASS`,
+    );
+  });
+
   it(
     `failover: a client on failoverUrl keeps sending while the master's host dies, ${ROUNDS} rounds`,
     { skip: brokerSkip },
     async () => {
-      const classpath = buildProbe(unpackDist(amqDist as string));
-      const result = await failoverRounds(info, settings, facts, classpath, {
+      const result = await failoverRounds(info, settings, facts, probeClasspath(), {
         rounds: ROUNDS,
         figures,
         roundTimeoutMs: 60_000,

@@ -14,37 +14,39 @@ import { buildPlan, PlanStep } from "../../lib/plan";
 import { StackSettings } from "../../lib/settings";
 import { box, BoxInfo, boxUp, sshRun, waitFor } from "./lib/box";
 import {
+  assertForeignHostRefused,
+  assertPlanChangesNothing,
+  assertRollingRestart,
   boxFacts,
   boxSettings,
   brokersAccepting,
   buildProbe,
+  changedSteps,
+  extraSettings,
   failoverRounds,
   Figures,
+  pinnedSigner,
+  closeSigners,
   publish,
+  replaceAndRebuild,
   resetBox,
-  extraSettings,
   runBuildScript,
-  assertPlanChangesNothing,
-  assertRollingRestart,
-  changedSteps,
   unpackDist,
+  withCountingClient,
   WORK,
 } from "./lib/cluster-box";
-import { runPlan } from "./lib/executor";
+import { BoxCluster, runPlan, StepState } from "./lib/executor";
 
 const DEBIAN_ACTIVEMQ = "5.17.2";
 const ROUNDS = Number(process.env.E2E_ROUNDS ?? "5");
 const SHARED_DIR = path.join(WORK, "shared-store");
-const RAW_SETTINGS = {
-  haMode: "shared-kahadb",
-  activemqVersion: DEBIAN_ACTIVEMQ,
-  testOnlyAllowUnsupportedActiveMq: "true",
-  // Debian's ActiveMQ has no web console.
-  webConsole: "false",
-  ...extraSettings(),
-};
+let RAW_SETTINGS: Record<string, string> = {};
 
 const figures = new Figures();
+let cluster: BoxCluster;
+/** What the stack's state holds: the inputs each step last ran with (the executor decides like `pulumi up`). */
+const state = new StepState();
+let classpath: string[] | undefined;
 let info: BoxInfo;
 let settings: StackSettings;
 let facts: ClusterFacts;
@@ -63,6 +65,12 @@ function listensInside(host: number, port: number): boolean {
   return out.trim() !== "";
 }
 
+/** The failover client, compiled once against the broker distribution. */
+function probeClasspath(): string[] {
+  classpath ??= buildProbe(unpackDist(tarball));
+  return classpath;
+}
+
 describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
   before(() => {
     resetBox();
@@ -74,13 +82,23 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
       path.join(WORK, "built", "activemq", DEBIAN_ACTIVEMQ, `apache-activemq-${DEBIAN_ACTIVEMQ}-bin.tar.gz`),
       `activemq/${DEBIAN_ACTIVEMQ}`,
     );
+    RAW_SETTINGS = {
+      haMode: "shared-kahadb",
+      activemqVersion: DEBIAN_ACTIVEMQ,
+      testOnlyAllowUnsupportedActiveMq: "true",
+      // Debian's ActiveMQ has no web console.
+      webConsole: "false",
+      ...pinnedSigner(),
+      ...extraSettings(),
+    };
     figures.add(
       `broker artifact: ActiveMQ ${DEBIAN_ACTIVEMQ} built from Debian's packages in ${((Date.now() - t) / 1000).toFixed(1)} s`,
     );
     t = Date.now();
     process.env.BOX_SHARED_DIR = SHARED_DIR;
     process.env.BOX_SHARED_MOUNT = SHARED_STORE.mountPoint;
-    info = boxUp(3);
+    cluster = BoxCluster.up(3, path.join(WORK, "host-keys"), boxUp);
+    info = cluster.info;
     figures.add(`hosts up: ${((Date.now() - t) / 1000).toFixed(1)} s`);
     figures.add(
       `shared store: ${SHARED_DIR} bind-mounted into every host at ${SHARED_STORE.mountPoint} ` +
@@ -96,15 +114,17 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
     figures.print(
       `cluster-in-a-box summary (shared-kahadb, ActiveMQ ${DEBIAN_ACTIVEMQ} from Debian packages)`,
     );
+    closeSigners();
     if (!process.env.E2E_KEEP) {
       box("down");
     }
   });
 
   it("provisions with the program's own plan: one broker holds the lock and serves, the others wait", async () => {
-    const runs = await runPlan(plan, facts, info, ({ step, result }) =>
-      figures.add(`step ${step.id}: ${result.seconds.toFixed(1)} s`),
-    );
+    const runs = await runPlan(plan, facts, cluster, {
+      state,
+      onStep: ({ step, result }) => figures.add(`step ${step.id}: ${result.seconds.toFixed(1)} s`),
+    });
     // The first run changes every host, and says so: the idempotency check relies on that mark.
     assert.ok(changedSteps(runs).includes("n1-activemq-configure"), changedSteps(runs).join(", "));
     const masters = await brokersAccepting(info, settings.ports.openwire);
@@ -123,7 +143,7 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
   });
 
   it("idempotency: running the whole plan again changes and restarts nothing", async () => {
-    const steps = await assertPlanChangesNothing(info, plan, facts, ["activemq.service"]);
+    const steps = await assertPlanChangesNothing(cluster, plan, facts, ["activemq.service"], state);
     figures.add(`idempotency: ${steps} steps re-run, nothing changed — PASS`);
   });
 
@@ -131,7 +151,16 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
     const [master] = await brokersAccepting(info, settings.ports.openwire);
     assert.ok(master);
     const changed = boxSettings(info, { ...RAW_SETTINGS, brokerHeapMb: "768" });
-    const order = await assertRollingRestart(info, buildPlan(changed), facts, "activemq.service", master);
+    const rolled = ["configure", "settle"].flatMap((a) => [1, 2, 3].map((n) => `n${n}-activemq-${a}`));
+    const order = await assertRollingRestart(
+      cluster,
+      buildPlan(changed),
+      facts,
+      "activemq.service",
+      master,
+      state,
+      [...rolled, "n3-activemq-gate"],
+    );
     const masters = await waitFor(async () => {
       const m = await brokersAccepting(info, settings.ports.openwire);
       return m.length === 1 ? m : undefined;
@@ -144,9 +173,39 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
     );
   });
 
+  it("day 2: a host presenting another key is refused; the master's host replaced by a blank one is rebuilt by the next `pulumi up`, no acknowledged message lost", async () => {
+    const [target] = await brokersAccepting(info, settings.ports.openwire);
+    assert.ok(target);
+    const counted = await withCountingClient(
+      settings,
+      facts,
+      probeClasspath(),
+      figures,
+      "replacement",
+      async (probe) => {
+        // The host dies first, so the client's pause is measured from its death.
+        box("poweroff", String(target));
+        probe.fault();
+        const refusal = await assertForeignHostRefused(cluster, plan, facts, state, target);
+        figures.add(
+          `host key: node ${target} replaced by a host with another key → refused at n${target}-host-ready, nothing sent ("${refusal}") — PASS`,
+        );
+        const ran = await replaceAndRebuild(cluster, plan, facts, state, target);
+        figures.add(
+          `replacement: node ${target} rebuilt by the next run, which ran only ${ran.length} steps: ${ran.join(", ")} — PASS`,
+        );
+      },
+    );
+    assert.deepEqual(counted.lost, [], "zero acknowledged messages lost");
+    const masters = await brokersAccepting(info, settings.ports.openwire);
+    assert.equal(masters.length, 1, `one master after the replacement: ${JSON.stringify(masters)}`);
+    assert.notEqual(masters[0], target, "the blank host waits for the lock");
+    const r = await sshRun(info, info.hosts[target - 1]!.address, "systemctl is-active activemq.service");
+    assert.equal(r.stdout.trim(), "active", `node ${target}'s broker runs and waits`);
+  });
+
   it(`failover: no acknowledged message lost over ${ROUNDS} master power-offs`, async () => {
-    const classpath = buildProbe(unpackDist(tarball));
-    const result = await failoverRounds(info, settings, facts, classpath, {
+    const result = await failoverRounds(info, settings, facts, probeClasspath(), {
       rounds: ROUNDS,
       figures,
       roundTimeoutMs: 60_000,

@@ -6,6 +6,9 @@
 #   box.sh up N            build/reuse the rootfs, boot hosts 1..N, print JSON
 #   box.sh poweroff K      abrupt power loss of host K (SIGKILL of its init)
 #   box.sh poweron K       boot host K again from its persistent disk
+#   box.sh replace K       power host K off for good and boot a blank host at its address (a new
+#                          instance on the same network interface); with BOX_HOST_KEYS it gets the
+#                          key given there, without it a key of its own
 #   box.sh linkdown K      cut host K's network (its veth goes down)
 #   box.sh linkup K        restore host K's network
 #   box.sh mirror DIR      serve DIR at http://10.88.0.1:8080/
@@ -18,7 +21,9 @@
 # BOX_MIRROR (Debian mirror URL; default: taken from this machine's apt sources),
 # BOX_SHARED_DIR and BOX_SHARED_MOUNT (at `up`: bind-mount that outer directory into
 # every host at that path, a stand-in for a shared file system; kept until `down`),
-# BOX_DISK (overlay, the default, or copy: how each host's disk is made).
+# BOX_DISK (overlay, the default, or copy: how each host's disk is made),
+# BOX_HOST_KEYS (a directory holding nK, host K's ED25519 private host key, and nK.pub: installed as the
+# host's only key, as cloud-init does with the stack's key; unset, each host makes keys of its own).
 set -euo pipefail
 
 BOX_DIR="${BOX_DIR:-/var/tmp/amq-box}"
@@ -42,7 +47,7 @@ readonly LOCK_FILE=/run/amq-box.lock
 # customize_rootfs below: changing either rebuilds the rootfs.
 readonly ROOTFS_PACKAGES=(
   systemd systemd-sysv dbus openssh-server sudo curl ca-certificates
-  iproute2 procps openjdk-17-jre-headless nfs-common python3-minimal
+  iproute2 procps openjdk-17-jre-headless nfs-common python3-minimal gnupg
 )
 
 # Units that fail or only cost time in a container without internet. The
@@ -331,13 +336,26 @@ create_host_disk() {
   printf '%s\n' "$name" >"$tmp/etc/hostname"
   write_etc_hosts "$tmp/etc/hosts" "$n"
   tr -d '-' </proc/sys/kernel/random/uuid >"$tmp/etc/machine-id"
-  ssh-keygen -q -A -f "$tmp"
+  install_host_key "$k" "$tmp"
   uidgid="$(awk -F: -v u="$SSH_USER" '$1 == u { print $3 ":" $4 }' "$tmp/etc/passwd")"
   [[ -n "$uidgid" ]] || die "user $SSH_USER missing in $cache"
   install -m 0600 "$(ssh_key).pub" "$tmp/home/$SSH_USER/.ssh/authorized_keys"
   chown "$uidgid" "$tmp/home/$SSH_USER/.ssh/authorized_keys"
   [[ "$tmp" == "$dir/rootfs" ]] || mv "$tmp" "$dir/rootfs"
   : >"$dir/disk-ready"
+}
+
+# install_host_key K ROOT - host K's SSH host key: the one in BOX_HOST_KEYS (its only key, as the stack's
+# cloud-config leaves it), or keys of its own.
+install_host_key() {
+  local k="$1" root="$2" given="${BOX_HOST_KEYS:-}/n$1"
+  rm -f "$root"/etc/ssh/ssh_host_*
+  if [[ -n "${BOX_HOST_KEYS:-}" && -f "$given" ]]; then
+    install -m 0600 "$given" "$root/etc/ssh/ssh_host_ed25519_key"
+    install -m 0644 "$given.pub" "$root/etc/ssh/ssh_host_ed25519_key.pub"
+  else
+    ssh-keygen -q -A -f "$root"
+  fi
 }
 
 umount_host_disk() { # umount_host_disk K
@@ -689,6 +707,25 @@ cmd_poweron() {
   wait_hosts "$k"
 }
 
+cmd_replace() {
+  local k="${1:-}" n cache
+  [[ -n "$k" ]] || usage
+  check_base_tools
+  lock_box
+  require_host "$k"
+  n="$(box_hosts)"
+  kill_host "$k"
+  umount_host_disk "$k"
+  rm -rf --one-file-system "$(host_dir "$k")"
+  cache="$(ensure_rootfs)"
+  create_host_disk "$k" "$n" "$cache"
+  write_ssh_files "$n"
+  ensure_bridge
+  start_host "$k"
+  wait_hosts "$k"
+  log "host $k: replaced by a blank host at $(host_addr "$k")"
+}
+
 cmd_link() { # cmd_link up|down K
   local state="$1" k="${2:-}"
   [[ -n "$k" ]] || usage
@@ -838,6 +875,7 @@ main() {
     down) cmd_down ;;
     poweroff) cmd_poweroff "$@" ;;
     poweron) cmd_poweron "$@" ;;
+    replace) cmd_replace "$@" ;;
     linkdown) cmd_link down "$@" ;;
     linkup) cmd_link up "$@" ;;
     mirror) cmd_mirror "$@" ;;

@@ -1,6 +1,8 @@
 // The cluster-in-a-box from TypeScript: test/e2e/box/box.sh does the work (hosts, bridge, mirror); this
 // wraps it and runs commands on the hosts over SSH, exactly as remote.Command would.
 import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 
 export const BOX_SCRIPT = path.resolve(__dirname, "..", "box", "box.sh");
@@ -42,24 +44,44 @@ export function boxUp(count: number): BoxInfo {
   return JSON.parse(box("up", String(count))) as BoxInfo;
 }
 
-const SSH_OPTIONS = [
-  "-o",
-  "BatchMode=yes",
-  "-o",
-  "StrictHostKeyChecking=no",
-  "-o",
-  "UserKnownHostsFile=/dev/null",
-  "-o",
-  "LogLevel=ERROR",
-  "-o",
-  "ConnectTimeout=10",
-];
+/** The box's own record of its hosts' keys (box.sh writes it from each host's disk at `up` and `replace`). */
+export const BOX_KNOWN_HOSTS = path.join(process.env.BOX_DIR ?? "/var/tmp/amq-box", "known_hosts");
 
-/** Runs `command` on a host over SSH, feeding `stdin`; never throws on a non-zero exit. */
-export function sshRun(info: BoxInfo, address: string, command: string, stdin = ""): Promise<RunResult> {
+/**
+ * SSH options that verify the host: against `hostKey` (an OpenSSH public key line) when given, as
+ * remote.Command's connection.hostKey does, otherwise against the box's own record. A host presenting another key
+ * is refused before authentication, so nothing reaches it.
+ */
+function sshOptions(knownHosts: string, hostKey?: string): string[] {
+  return [
+    ...["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`],
+    ...["-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"],
+    ...(hostKey !== undefined ? ["-o", `HostKeyAlgorithms=${hostKey.trim().split(" ")[0] as string}`] : []),
+  ];
+}
+
+/**
+ * Runs `command` on a host over SSH, feeding `stdin`; never throws on a non-zero exit. With `hostKey`, the host
+ * must present exactly that key.
+ */
+export function sshRun(
+  info: BoxInfo,
+  address: string,
+  command: string,
+  stdin = "",
+  hostKey?: string,
+): Promise<RunResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn("ssh", [...SSH_OPTIONS, "-i", info.sshKey, `${info.sshUser}@${address}`, command], {
+    let knownHosts = BOX_KNOWN_HOSTS;
+    let scratch: string | undefined;
+    if (hostKey !== undefined) {
+      scratch = mkdtempSync(path.join(tmpdir(), "amq-known-hosts-"));
+      knownHosts = path.join(scratch, "known_hosts");
+      writeFileSync(knownHosts, `${address} ${hostKey.trim()}\n`);
+    }
+    const options = sshOptions(knownHosts, hostKey);
+    const child = spawn("ssh", [...options, "-i", info.sshKey, `${info.sshUser}@${address}`, command], {
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";
@@ -67,9 +89,12 @@ export function sshRun(info: BoxInfo, address: string, command: string, stdin = 
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", reject);
-    child.on("close", (code) =>
-      resolve({ code: code ?? -1, stdout, stderr, seconds: (Date.now() - started) / 1000 }),
-    );
+    child.on("close", (code) => {
+      if (scratch !== undefined) {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+      resolve({ code: code ?? -1, stdout, stderr, seconds: (Date.now() - started) / 1000 });
+    });
     child.stdin.end(stdin);
   });
 }

@@ -10,7 +10,8 @@ import { parseSettings, RawSettings, StackSettings } from "../../../lib/settings
 import { failoverUrl } from "../../../lib/urls";
 import { box, BoxHost, BoxInfo, sshRun, sleep, waitFor } from "./box";
 import { analyze } from "./failover-figures";
-import { runPlan, StepRun } from "./executor";
+import { BoxCluster, runPlan, StepFailed, StepRun, StepState } from "./executor";
+import { ReleaseSigner } from "../../support/signing";
 import { PlanStep } from "../../../lib/plan";
 import assert from "node:assert/strict";
 
@@ -35,8 +36,33 @@ export function sha512File(file: string): string {
   return createHash("sha512").update(readFileSync(file)).digest("hex");
 }
 
-/** Puts a release tarball on the mirror in the Apache dist layout, with its .sha512 beside it. */
-export function publish(tarball: string, relativeDir: string): string {
+const signers = new Map<string, ReleaseSigner>();
+/** A signing key of the e2e's, made once a run: "release manager" signs what the mirror serves, "mirror" forges. */
+export function signer(role: "release manager" | "mirror"): ReleaseSigner {
+  let key = signers.get(role);
+  if (key === undefined) {
+    key = ReleaseSigner.create(path.join(WORK, "gnupg", role.replace(" ", "-")), `e2e ${role}`);
+    signers.set(role, key);
+  }
+  return key;
+}
+
+/** Stops the gpg agents of the run's signing keys. */
+export function closeSigners(): void {
+  signers.forEach((key) => key.close());
+  signers.clear();
+}
+
+/**
+ * Puts a release tarball on the mirror in the Apache dist layout: its .sha512 and its .asc (by `by`) beside it,
+ * and the KEYS file with `keys` one folder up, where lib/plan.ts artifactUrls looks for it.
+ */
+export function publish(
+  tarball: string,
+  relativeDir: string,
+  by: ReleaseSigner = signer("release manager"),
+  keys: readonly ReleaseSigner[] = [by],
+): string {
   const dir = path.join(MIRROR, relativeDir);
   mkdirSync(dir, { recursive: true });
   const target = path.join(dir, path.basename(tarball));
@@ -44,13 +70,30 @@ export function publish(tarball: string, relativeDir: string): string {
     copyFileSync(tarball, target);
   }
   writeFileSync(`${target}.sha512`, `${sha512File(target)}  ${path.basename(target)}\n`);
+  by.sign(target);
+  writeFileSync(path.join(path.dirname(dir), "KEYS"), keys.map((k) => k.publicKey()).join("\n"));
   return target;
 }
 
-/** A release tarball whose published checksum is wrong: the same bytes under `tampered/`, a .sha512 of zeros. */
+/**
+ * Two bad mirrors for a release tarball: under `forged/`, other bytes with a .sha512 that matches them and a
+ * signature by the mirror's own key, which its KEYS file lists beside the release manager's (what a mirror serving
+ * a tampered release would publish); under `corrupt/`, other bytes beside the true .sha512 and signature.
+ */
 export function publishTampered(tarball: string, relativeDir: string): void {
-  const copy = publish(tarball, `tampered/${relativeDir}`);
-  writeFileSync(`${copy}.sha512`, `${"0".repeat(128)}  ${path.basename(copy)}\n`);
+  const tampered = path.join(WORK, "tampered", path.basename(tarball));
+  mkdirSync(path.dirname(tampered), { recursive: true });
+  writeFileSync(tampered, Buffer.concat([readFileSync(tarball), Buffer.from("tampered")]));
+  const manager = signer("release manager");
+  publish(tampered, `forged/${relativeDir}`, signer("mirror"), [manager, signer("mirror")]);
+  const corrupt = publish(tarball, `corrupt/${relativeDir}`);
+  copyFileSync(tampered, corrupt);
+}
+
+/** Settings that pin the e2e's release manager as the only signer of what the box's mirror serves. */
+export function pinnedSigner(): Record<string, string> {
+  const fingerprint = signer("release manager").fingerprint;
+  return { zookeeperSigningKeys: fingerprint, activemqSigningKeys: fingerprint };
 }
 
 /** Runs a build script of the e2e (test/e2e/...) with its output on this process's. */
@@ -82,6 +125,8 @@ export function boxSettings(info: BoxInfo, extra: RawSettings): StackSettings {
   return parseSettings({
     artifactBaseUrl: mirrorBaseUrl(info),
     mavenBaseUrl: `${mirrorBaseUrl(info)}/maven`,
+    // The box's mirror has no TLS; everywhere else downloads must be https.
+    testOnlyAllowPlainHttp: "true",
     sshCidrs: `${info.bridgeAddress}/32`,
     ...extra,
   });
@@ -147,41 +192,59 @@ export function changedSteps(runs: readonly StepRun[]): string[] {
 }
 
 /**
- * Runs the whole plan again on a provisioned box and asserts that no step changed anything and no unit was
- * restarted. Returns how many steps ran.
+ * Runs the whole plan again on a provisioned box, every step regardless of state (so the scripts themselves are
+ * proven idempotent), and asserts that no step changed anything and no unit was restarted. Then asks the model of
+ * Pulumi's diff, which must run nothing at all. Returns how many steps ran the first time.
  */
 export async function assertPlanChangesNothing(
-  info: BoxInfo,
+  cluster: BoxCluster,
   plan: readonly PlanStep[],
   facts: ClusterFacts,
   units: readonly string[],
+  state: StepState,
 ): Promise<number> {
+  const info = cluster.info;
   const stamps = () =>
     Promise.all(info.hosts.flatMap((h) => units.map((u) => serviceStartStamp(info, h.address, u))));
   const before = await stamps();
-  const runs = await runPlan(plan, facts, info);
+  const runs = await runPlan(plan, facts, cluster);
   assert.deepEqual(await stamps(), before, "no service was restarted");
   assert.deepEqual(
     changedSteps(runs),
     [],
     `no step changed anything:\n${runs.map((r) => r.result.stdout.trim()).join("\n")}`,
   );
+  const due = await runPlan(plan, facts, cluster, { state });
+  assert.deepEqual(
+    due.map((r) => r.step.id),
+    [],
+    "with nothing changed, `pulumi up` runs no step",
+  );
   return runs.length;
 }
 
 /**
- * Applies a changed plan and asserts the rolling restart: every node's unit restarted, the group's leader
- * (ZooKeeper leader, broker master) last. Returns the order in which the nodes restarted.
+ * Applies a changed plan as `pulumi up` would (only the steps whose inputs changed) and asserts which steps ran
+ * and the rolling restart: every node's unit restarted, the group's leader (ZooKeeper leader, broker master)
+ * last. Returns the order in which the nodes restarted.
  */
 export async function assertRollingRestart(
-  info: BoxInfo,
+  cluster: BoxCluster,
   plan: readonly PlanStep[],
   facts: ClusterFacts,
   unit: string,
   leader: number,
+  state: StepState,
+  expectedSteps: readonly string[],
 ): Promise<number[]> {
+  const info = cluster.info;
   const before = await activeSince(info, unit);
-  await runPlan(plan, facts, info);
+  const runs = await runPlan(plan, facts, cluster, { state });
+  assert.deepEqual(
+    runs.map((r) => r.step.id).sort(),
+    [...expectedSteps].sort(),
+    "the steps `pulumi up` runs",
+  );
   const after = await activeSince(info, unit);
   after.forEach((t, i) => assert.ok(t > (before[i] as number), `node ${i + 1}'s ${unit} restarted`));
   const order = info.hosts
@@ -193,6 +256,73 @@ export async function assertRollingRestart(
     `the leader (node ${leader}) restarts last; order ${order.join(", ")}`,
   );
   return order;
+}
+
+/** The ids of the steps of a plan that `pulumi up` re-runs for a replaced host: all of its node's, and the gates. */
+export function stepsOfReplacedHost(plan: readonly PlanStep[], node: number): string[] {
+  return plan.filter((s) => s.hostTriggers.includes(node)).map((s) => s.id);
+}
+
+/** How many logins sshd on host `index` has accepted since it booted (read through the box's own SSH). */
+async function acceptedLogins(cluster: BoxCluster, index: number): Promise<number> {
+  const r = await sshRun(
+    cluster.info,
+    cluster.address(index),
+    "sudo journalctl -b -u ssh.service --no-pager -o cat | grep -c '^Accepted publickey' || true",
+  );
+  return Number(r.stdout.trim());
+}
+
+/**
+ * Day 2, a host that presents another key: node `index` is replaced by a blank host with a key of its own. The
+ * next `pulumi up` must stop at that node's first step, refused by host-key verification, having sent nothing:
+ * the host's sshd saw no login but the box's own checks.
+ */
+export async function assertForeignHostRefused(
+  cluster: BoxCluster,
+  plan: readonly PlanStep[],
+  facts: ClusterFacts,
+  state: StepState,
+  index: number,
+): Promise<string> {
+  cluster.replace(index, "foreign");
+  const before = await acceptedLogins(cluster, index);
+  const error = await runPlan(plan, facts, cluster, { state }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof StepFailed, "`pulumi up` must fail");
+  assert.equal(error.run.step.id, `n${index}-host-ready`, "it fails at the replaced host's first step");
+  assert.match(error.run.result.stderr, /Host key verification failed/);
+  const after = await acceptedLogins(cluster, index);
+  assert.equal(after, before + 1, "the only login the host accepted is this check's own");
+  const left = await sshRun(cluster.info, cluster.address(index), "ls /tmp | grep -c '^amq-step' || true");
+  assert.equal(left.stdout.trim(), "0", "no payload reached the host");
+  return error.run.result.stderr.trim().split("\n").pop() ?? "";
+}
+
+/**
+ * Day 2, a replaced host: node `index` is replaced by a blank host with the stack's key (as a new instance boots
+ * from its user data). The next `pulumi up` runs exactly that node's steps and the gates, and ends with the group
+ * healthy (the gates check that). Returns the steps that ran.
+ */
+export async function replaceAndRebuild(
+  cluster: BoxCluster,
+  plan: readonly PlanStep[],
+  facts: ClusterFacts,
+  state: StepState,
+  index: number,
+): Promise<string[]> {
+  cluster.replace(index, "stack");
+  const runs = await runPlan(plan, facts, cluster, { state });
+  const ran = runs.map((r) => r.step.id);
+  assert.deepEqual([...ran].sort(), stepsOfReplacedHost(plan, index).sort(), "the steps `pulumi up` runs");
+  const configures = plan.filter((s) => s.node === index && s.action.endsWith("-configure")).map((s) => s.id);
+  assert.ok(configures.length > 0);
+  for (const id of configures) {
+    assert.ok(changedSteps(runs).includes(id), `${id} built the blank host`);
+  }
+  return ran;
 }
 
 /** Compiles test/e2e/client/FailoverProbe.java against an unpacked broker distribution. */
@@ -227,18 +357,32 @@ export interface FailoverRun {
   readonly roundTimeoutMs: number;
 }
 
+/** What the counting client saw: acknowledged sends matched with received messages. */
+export interface Counted {
+  readonly lost: number[];
+  readonly duplicated: number[];
+  readonly failoverMs: (number | null)[];
+}
+
+/** The client's moments of trouble: `fault` marks when one began, `resumed` waits until sends succeed again. */
+export interface ClientProbe {
+  fault(): void;
+  resumed(timeoutMs: number): Promise<boolean>;
+}
+
 /**
- * A producer on the stack's failoverUrl sends persistent messages without pause while the master's host is
- * powered off, round after round; then every queue is drained and acknowledged sends are matched with
- * received messages. Returns the figures; throws when a round does not fail over within its bound.
+ * A producer on the stack's failoverUrl sends persistent messages without pause while `during` runs (which marks
+ * each fault it causes); then every queue is drained and acknowledged sends are matched with received messages.
+ * Prints the figures under `label`.
  */
-export async function failoverRounds(
-  info: BoxInfo,
+export async function withCountingClient(
   settings: StackSettings,
   facts: ClusterFacts,
   classpath: string[],
-  run: FailoverRun,
-): Promise<{ lost: number[]; duplicated: number[]; failoverMs: (number | null)[] }> {
+  figures: Figures,
+  label: string,
+  during: (probe: ClientProbe) => Promise<void>,
+): Promise<Counted> {
   const url = failoverUrl(
     settings,
     facts.nodes.map((n) => n.privateIp),
@@ -251,9 +395,7 @@ export async function failoverRounds(
     spawn(
       "java",
       ["-cp", classpath.join(":"), "FailoverProbe", mode, url, user, password, "e2e.failover", file],
-      {
-        stdio: ["ignore", "ignore", "pipe"],
-      },
+      { stdio: ["ignore", "ignore", "pipe"] },
     );
   const ackLines = () =>
     existsSync(state)
@@ -266,56 +408,23 @@ export async function failoverRounds(
   const producer = java("send", state);
   let producerLog = "";
   producer.stderr?.on("data", (d: Buffer) => (producerLog += d.toString()));
-  const kills: number[] = [];
+  const faults: number[] = [];
   try {
     const started = await waitFor(async () => (ackLines().length >= 50 ? true : undefined), 60_000);
     if (!started) {
       throw new Error(`the producer got no acknowledgements within 60 s:\n${producerLog.slice(-2000)}`);
     }
-    for (let round = 1; round <= run.rounds; round++) {
-      const masters = await brokersAccepting(info, settings.ports.openwire);
-      if (masters.length !== 1) {
-        throw new Error(`round ${round}: expected one master, found ${JSON.stringify(masters)}`);
-      }
-      const master = masters[0] as number;
-      box("poweroff", String(master));
-      // The host is gone only once killMaster returns: acknowledgements until then came from the old master.
-      const killAt = Date.now();
-      kills.push(killAt);
-      const resumed = await waitFor(async () => {
-        const acks = ackLines();
-        const last = acks[acks.length - 1];
-        return last && acks.filter((a) => a[1] > killAt).length >= 5 ? true : undefined;
-      }, run.roundTimeoutMs);
-      if (!resumed) {
-        const logs = await Promise.all(
-          info.hosts.map(async (h) => {
-            const r = await sshRun(info, h.address, "sudo tail -n 25 /var/log/activemq/activemq.out");
-            return `--- node ${h.index} (${h.address}) ---\n${r.stdout}${r.stderr}`;
-          }),
+    await during({
+      fault: () => faults.push(Date.now()),
+      resumed: async (timeoutMs) => {
+        const since = faults[faults.length - 1] ?? 0;
+        const ok = await waitFor(
+          async () => (ackLines().filter((a) => a[1] > since).length >= 5 ? true : undefined),
+          timeoutMs,
         );
-        throw new Error(
-          `round ${round}: the client did not resume within ${run.roundTimeoutMs} ms after node ${master} died\n` +
-            logs.join("\n"),
-        );
-      }
-      const newMaster = await brokersAccepting(info, settings.ports.openwire);
-      run.figures.add(
-        `round ${round}: master node ${master} powered off; new master ${JSON.stringify(newMaster)}`,
-      );
-      box("poweron", String(master));
-      const address = (info.hosts[master - 1] as BoxHost).address;
-      const back = await waitFor(
-        async () => ((await sshRun(info, address, run.standingBy)).code === 0 ? true : undefined),
-        180_000,
-        1000,
-      );
-      if (!back) {
-        throw new Error(`round ${round}: node ${master} did not stand by again within 180 s of its power-on`);
-      }
-      // Let the rejoined broker catch up before the next master dies.
-      await sleep(5000);
-    }
+        return ok === true;
+      },
+    });
   } finally {
     writeFileSync(`${state}.stop`, "");
     await new Promise((resolve) => {
@@ -341,38 +450,106 @@ export async function failoverRounds(
     .split("\n")
     .filter((l) => l !== "")
     .map(Number);
-  const figures = analyze(acked, got, kills);
-  // Sends per second while a master served: the whole run less the failover pauses.
-  const gaps = figures.rounds.reduce((sum, r) => sum + (r.failoverMs ?? 0), 0);
+  const counted = analyze(acked, got, faults);
+  reportCounts(figures, label, acked, counted);
+  return {
+    lost: counted.lost,
+    duplicated: counted.duplicated,
+    failoverMs: counted.rounds.map((r) => r.failoverMs),
+  };
+}
+
+/** Throughput, the pause after each fault, and the message accounting, as figure lines. */
+function reportCounts(
+  figures: Figures,
+  label: string,
+  acked: { seq: number; at: number }[],
+  counted: ReturnType<typeof analyze>,
+): void {
+  // Sends per second while a master served: the whole run less the pauses.
+  const gaps = counted.rounds.reduce((sum, r) => sum + (r.failoverMs ?? 0), 0);
   if (acked.length > 1) {
     const seconds =
       ((acked[acked.length - 1] as { at: number }).at - (acked[0] as { at: number }).at - gaps) / 1000;
-    run.figures.add(
-      `throughput: ${(acked.length / seconds).toFixed(0)} msg/s (one producer, synchronous persistent sends of ` +
-        `small text messages, failover pauses excluded)`,
+    figures.add(
+      `${label}: throughput ${(acked.length / seconds).toFixed(0)} msg/s (one producer, synchronous persistent ` +
+        `sends of small text messages, pauses excluded)`,
     );
   }
-  figures.rounds.forEach((r, i) =>
-    run.figures.add(
-      `round ${i + 1}: failover ${r.failoverMs === null ? "none" : `${(r.failoverMs / 1000).toFixed(2)} s`} (last ack before the kill to first after)`,
+  counted.rounds.forEach((r, i) =>
+    figures.add(
+      `${label} fault ${i + 1}: pause ${r.failoverMs === null ? "none" : `${(r.failoverMs / 1000).toFixed(2)} s`} (last ack before the fault to first after)`,
     ),
   );
-  const times = figures.rounds
+  const times = counted.rounds
     .map((r) => r.failoverMs)
     .filter((t): t is number => t !== null)
     .sort((a, b) => a - b);
   if (times.length > 0) {
-    run.figures.add(
-      `failover median ${(times[Math.floor(times.length / 2)]! / 1000).toFixed(2)} s, worst ${(times[times.length - 1]! / 1000).toFixed(2)} s over ${times.length} rounds`,
+    figures.add(
+      `${label}: pause median ${(times[Math.floor(times.length / 2)]! / 1000).toFixed(2)} s, worst ${(times[times.length - 1]! / 1000).toFixed(2)} s over ${times.length} faults`,
     );
   }
-  run.figures.add(
-    `messages: acknowledged ${figures.acknowledged}, received ${figures.received}, lost ${figures.lost.length}` +
-      `${figures.lost.length ? ` (seq ${figures.lost.join(",")})` : ""}, duplicated ${figures.duplicated.length}`,
+  figures.add(
+    `${label}: messages acknowledged ${counted.acknowledged}, received ${counted.received}, lost ${counted.lost.length}` +
+      `${counted.lost.length ? ` (seq ${counted.lost.join(",")})` : ""}, duplicated ${counted.duplicated.length}`,
   );
-  return {
-    lost: figures.lost,
-    duplicated: figures.duplicated,
-    failoverMs: figures.rounds.map((r) => r.failoverMs),
-  };
+}
+
+/** Dumps the brokers' recent logs, for a round that did not fail over. */
+async function brokerLogs(info: BoxInfo): Promise<string> {
+  const logs = await Promise.all(
+    info.hosts.map(async (h) => {
+      const r = await sshRun(info, h.address, "sudo journalctl -u activemq.service -n 25 --no-pager");
+      return `--- node ${h.index} (${h.address}) ---\n${r.stdout}${r.stderr}`;
+    }),
+  );
+  return logs.join("\n");
+}
+
+/**
+ * The master's host is powered off while the counting client sends, round after round, and powered on again
+ * once a new master serves; throws when a round does not fail over within its bound.
+ */
+export async function failoverRounds(
+  info: BoxInfo,
+  settings: StackSettings,
+  facts: ClusterFacts,
+  classpath: string[],
+  run: FailoverRun,
+): Promise<Counted> {
+  return withCountingClient(settings, facts, classpath, run.figures, "failover", async (probe) => {
+    for (let round = 1; round <= run.rounds; round++) {
+      const masters = await brokersAccepting(info, settings.ports.openwire);
+      if (masters.length !== 1) {
+        throw new Error(`round ${round}: expected one master, found ${JSON.stringify(masters)}`);
+      }
+      const master = masters[0] as number;
+      box("poweroff", String(master));
+      // The host is gone only once poweroff returns: acknowledgements until then came from the old master.
+      probe.fault();
+      if (!(await probe.resumed(run.roundTimeoutMs))) {
+        throw new Error(
+          `round ${round}: the client did not resume within ${run.roundTimeoutMs} ms after node ${master} died\n` +
+            (await brokerLogs(info)),
+        );
+      }
+      const newMaster = await brokersAccepting(info, settings.ports.openwire);
+      run.figures.add(
+        `round ${round}: master node ${master} powered off; new master ${JSON.stringify(newMaster)}`,
+      );
+      box("poweron", String(master));
+      const address = (info.hosts[master - 1] as BoxHost).address;
+      const back = await waitFor(
+        async () => ((await sshRun(info, address, run.standingBy)).code === 0 ? true : undefined),
+        180_000,
+        1000,
+      );
+      if (!back) {
+        throw new Error(`round ${round}: node ${master} did not stand by again within 180 s of its power-on`);
+      }
+      // Let the rejoined broker catch up before the next master dies.
+      await sleep(5000);
+    }
+  });
 }

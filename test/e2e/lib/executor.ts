@@ -1,10 +1,16 @@
-// Runs the program's own provisioning plan (lib/plan.ts) against the box's hosts: the same payloads over SSH
-// with the same remote command as components/provisioning.ts, each step once everything it depends on is done
-// (independent steps run together, as Pulumi runs them).
+// Runs the program's own provisioning plan (lib/plan.ts) against the box's hosts, the way `pulumi up` runs the
+// remote.Commands of components/provisioning.ts: the same payloads over SSH with the same remote command, each
+// host's key verified as connection.hostKey does, each step once everything it depends on is done (independent
+// steps together). Given the state of an earlier run, it also decides like Pulumi which steps run at all: a step
+// runs when it is new or when its payload, its triggers (lib/stepRun.ts) or its connection changed.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import * as path from "node:path";
 import { ClusterFacts } from "../../../lib/facts";
-import { REMOTE_COMMAND, renderPayload } from "../../../lib/payload";
+import { REMOTE_COMMAND, renderPayload, sha256 } from "../../../lib/payload";
 import { PlanStep } from "../../../lib/plan";
-import { BoxInfo, RunResult, sshRun } from "./box";
+import { dialPolicy, HostIdentity, stepTriggers } from "../../../lib/stepRun";
+import { box, BoxInfo, RunResult, sshRun } from "./box";
 
 export interface StepRun {
   readonly step: PlanStep;
@@ -19,14 +25,127 @@ export class StepFailed extends Error {
   }
 }
 
-/** Runs every step; stops at the first failure (as `pulumi up` does) and throws StepFailed. */
+/**
+ * The box's hosts as the stack's state knows them: each node's address, the host key the stack made for it, and
+ * the identity of its instance. `replace` stands in for AWS replacing an instance: a blank host at the same
+ * address, with a new instance id.
+ */
+export class BoxCluster {
+  private readonly generation = new Map<number, number>();
+
+  private constructor(
+    readonly info: BoxInfo,
+    /** Where the stack's host keys are (nK, nK.pub): what BOX_HOST_KEYS hands box.sh. */
+    readonly hostKeyDir: string,
+  ) {
+    info.hosts.forEach((h) => this.generation.set(h.index, 1));
+  }
+
+  /** Makes one ED25519 host key per node (as the stack's tls.PrivateKey does), then boots the box with them. */
+  static up(count: number, hostKeyDir: string, boxUp: (count: number) => BoxInfo): BoxCluster {
+    rmSync(hostKeyDir, { recursive: true, force: true });
+    mkdirSync(hostKeyDir, { recursive: true });
+    for (let k = 1; k <= count; k++) {
+      const file = path.join(hostKeyDir, `n${k}`);
+      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `stack host key ${k}`, "-f", file]);
+    }
+    process.env.BOX_HOST_KEYS = hostKeyDir;
+    return new BoxCluster(boxUp(count), hostKeyDir);
+  }
+
+  /** The public key the stack expects node `index` to present (OpenSSH line). */
+  hostKey(index: number): string {
+    return readFileSync(path.join(this.hostKeyDir, `n${index}.pub`), "utf8").trim();
+  }
+
+  identity(index: number): HostIdentity {
+    return {
+      instanceId: `box-instance-${index}-${this.generation.get(index) ?? 1}`,
+      networkInterfaceId: `box-nic-${index}`,
+    };
+  }
+
+  address(index: number): string {
+    const host = this.info.hosts.find((h) => h.index === index);
+    if (!host) {
+      throw new Error(`no host for node ${index}`);
+    }
+    return host.address;
+  }
+
+  /**
+   * Replaces node `index`'s host by a blank one at the same address and gives it a new instance id. With
+   * `key: "stack"` it boots with the stack's host key (as a new instance does from its user data); with
+   * `"foreign"` it makes one of its own, as an impostor at that address would.
+   */
+  replace(index: number, key: "stack" | "foreign"): void {
+    const saved = process.env.BOX_HOST_KEYS;
+    try {
+      if (key === "foreign") {
+        delete process.env.BOX_HOST_KEYS;
+      } else {
+        process.env.BOX_HOST_KEYS = this.hostKeyDir;
+      }
+      box("replace", String(index));
+    } finally {
+      if (saved !== undefined) {
+        process.env.BOX_HOST_KEYS = saved;
+      }
+    }
+    this.generation.set(index, (this.generation.get(index) ?? 1) + 1);
+  }
+}
+
+/** What the stack's state remembers of each step: the inputs it last ran with. */
+export class StepState {
+  private readonly applied = new Map<string, string>();
+
+  isCurrent(stepId: string, inputs: string): boolean {
+    return this.applied.get(stepId) === inputs;
+  }
+
+  record(stepId: string, inputs: string): void {
+    this.applied.set(stepId, inputs);
+  }
+}
+
+export interface RunOptions {
+  /** The state of earlier runs: only steps whose inputs changed run, as in `pulumi up`. Without it every step runs. */
+  readonly state?: StepState;
+  readonly onStep?: (run: StepRun) => void;
+}
+
+/** Everything Pulumi compares for a step, in one string: payload digest, triggers and connection. */
+function stepInputs(step: PlanStep, payloads: ReadonlyMap<string, string>, cluster: BoxCluster): string {
+  const payloadDigest = (id: string) => {
+    const payload = payloads.get(id);
+    if (payload === undefined) {
+      throw new Error(`step ${step.id} re-runs with ${id}, which is not among the steps given`);
+    }
+    return sha256(payload);
+  };
+  return JSON.stringify({
+    stdin: sha256(payloads.get(step.id) as string),
+    triggers: stepTriggers(step, payloadDigest, (node) => cluster.identity(node)),
+    connection: {
+      host: cluster.address(step.node),
+      hostKey: cluster.hostKey(step.node),
+      ...dialPolicy(step),
+    },
+  });
+}
+
+/**
+ * Runs the steps that are due (all of them without `state`) and returns what ran; stops at the first failure,
+ * as `pulumi up` does, and throws StepFailed. A step that is not due counts as done for those after it.
+ */
 export async function runPlan(
   steps: readonly PlanStep[],
   facts: ClusterFacts,
-  info: BoxInfo,
-  onStep: (run: StepRun) => void = () => undefined,
+  cluster: BoxCluster,
+  options: RunOptions = {},
 ): Promise<StepRun[]> {
-  const addressOf = new Map(facts.nodes.map((n) => [n.index, n.privateIp]));
+  const payloads = new Map(steps.map((s) => [s.id, renderPayload(s, facts)]));
   const ids = new Set(steps.map((s) => s.id));
   const done = new Set<string>();
   const runs: StepRun[] = [];
@@ -39,22 +158,36 @@ export async function runPlan(
     }
     const results = await Promise.all(
       ready.map(async (step) => {
-        const address = addressOf.get(step.node);
-        if (!address) {
-          throw new Error(`no host for node ${step.node}`);
+        const inputs = stepInputs(step, payloads, cluster);
+        if (options.state?.isCurrent(step.id, inputs)) {
+          return { step, inputs, run: undefined };
         }
-        const result = await sshRun(info, address, REMOTE_COMMAND, renderPayload(step, facts));
+        const result = await sshRun(
+          cluster.info,
+          cluster.address(step.node),
+          REMOTE_COMMAND,
+          payloads.get(step.id) as string,
+          cluster.hostKey(step.node),
+        );
         const run = { step, result };
-        onStep(run);
-        return run;
+        options.onStep?.(run);
+        return { step, inputs, run };
       }),
     );
-    for (const run of results) {
-      runs.push(run);
-      if (run.result.code !== 0) {
-        throw new StepFailed(run);
+    let failed: StepRun | undefined;
+    for (const { step, inputs, run } of results) {
+      if (run !== undefined) {
+        runs.push(run);
+        if (run.result.code !== 0) {
+          failed ??= run;
+          continue;
+        }
+        options.state?.record(step.id, inputs);
       }
-      done.add(run.step.id);
+      done.add(step.id);
+    }
+    if (failed !== undefined) {
+      throw new StepFailed(failed);
     }
     pending = pending.filter((s) => !done.has(s.id));
   }
