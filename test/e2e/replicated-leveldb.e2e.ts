@@ -33,6 +33,7 @@ import {
   resetBox,
   runBuildScript,
   unpackDist,
+  theMaster,
   withCountingClient,
   WORK,
 } from "./lib/cluster-box";
@@ -76,16 +77,6 @@ async function zkModes(): Promise<Map<number, string>> {
 }
 
 let classpath: string[] | undefined;
-/** The one broker that serves, once exactly one does (right after a rolling restart none may yet). */
-async function theMaster(): Promise<number> {
-  const master = await waitFor(async () => {
-    const masters = await brokersAccepting(info, settings.ports.openwire);
-    return masters.length === 1 ? masters[0] : undefined;
-  }, 60_000);
-  assert.ok(master !== undefined, "one broker serves within 60 s");
-  return master;
-}
-
 /** The failover client, compiled once against the broker distribution. */
 function probeClasspath(): string[] {
   classpath ??= buildProbe(unpackDist(amqDist as string));
@@ -336,7 +327,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
   it("day 2: a host presenting another key is refused; a node's host replaced by a blank one is rebuilt by the next `pulumi up`", async () => {
     const steps = brokerSkip ? plan.filter(isZookeeperPhase) : plan;
     // With brokers, the master's host is the one that dies, while a client keeps sending.
-    const target = brokerSkip ? 2 : await theMaster();
+    const target = brokerSkip ? 2 : await theMaster(info, settings.ports.openwire);
     const replaceTarget = async () => {
       const refusal = await assertForeignHostRefused(cluster, steps, facts, state, target);
       figures.add(

@@ -32,6 +32,7 @@ import {
   resetBox,
   runBuildScript,
   unpackDist,
+  theMaster,
   withCountingClient,
   WORK,
 } from "./lib/cluster-box";
@@ -63,16 +64,6 @@ function listensInside(host: number, port: number): boolean {
     },
   );
   return out.trim() !== "";
-}
-
-/** The one broker that serves, once exactly one does (right after a rolling restart none may yet). */
-async function theMaster(): Promise<number> {
-  const master = await waitFor(async () => {
-    const masters = await brokersAccepting(info, settings.ports.openwire);
-    return masters.length === 1 ? masters[0] : undefined;
-  }, 60_000);
-  assert.ok(master !== undefined, "one broker serves within 60 s");
-  return master;
 }
 
 /** The failover client, compiled once against the broker distribution. */
@@ -184,7 +175,7 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
   });
 
   it("day 2: a host presenting another key is refused; the master's host replaced by a blank one is rebuilt by the next `pulumi up`, no acknowledged message lost", async () => {
-    const target = await theMaster();
+    const target = await theMaster(info, settings.ports.openwire);
     const counted = await withCountingClient(
       settings,
       facts,

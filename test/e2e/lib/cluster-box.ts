@@ -160,6 +160,16 @@ export async function brokersAccepting(info: BoxInfo, port: number): Promise<num
   return info.hosts.filter((_, i) => open[i]).map((h) => h.index);
 }
 
+/** The one broker that serves, once exactly one does (right after a rolling restart none may yet). */
+export async function theMaster(info: BoxInfo, port: number): Promise<number> {
+  const master = await waitFor(async () => {
+    const masters = await brokersAccepting(info, port);
+    return masters.length === 1 ? masters[0] : undefined;
+  }, 60_000);
+  assert.ok(master !== undefined, "one broker serves within 60 s");
+  return master;
+}
+
 export async function serviceStartStamp(info: BoxInfo, address: string, unit: string): Promise<string> {
   const r = await sshRun(
     info,
