@@ -373,7 +373,10 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
     assert.equal(leaders(modes).length, 1, `one leader: ${JSON.stringify([...modes])}`);
     assert.match(modes.get(target) ?? "", /^(leader|follower)$/, `node ${target} is a member again`);
     const address = info.hosts[target - 1]!.address;
-    assert.equal((await sshRun(info, address, "cat /var/lib/zookeeper/myid")).stdout.trim(), String(target));
+    assert.equal(
+      (await sshRun(info, address, "sudo cat /var/lib/zookeeper/myid")).stdout.trim(),
+      String(target),
+    );
     const read = await sshRun(
       info,
       address,
