@@ -85,7 +85,7 @@ export function journalReserveMib(rootVolumeSizeGiB: number): number {
 
 /**
  * shared-kahadb: the store limit on EFS. EFS has no size to derive one from (it reports about 8 EiB), so this is a
- * policy: the backlog the group accepts before producers block. It bounds the bill ($0.30/GB-month: about $15 a
+ * policy: the backlog the group accepts before producers block. It bounds the bill ($0.30/GB-month: about $16 a
  * month when full) and what a new master may have to read back if its index must be rebuilt over NFS.
  */
 export const SHARED_STORE_LIMIT_MIB = 50 * 1024;
@@ -95,7 +95,7 @@ export interface BrokerDiskLimits {
   readonly storeMib: number;
   /**
    * shared-kahadb: the size the broker takes the store's file system to have. Without it the broker asks the file
-   * system, and EFS's 8 EiB overflows its free-space arithmetic (a "negative" size stops the broker at start).
+   * system, and EFS's 8 EiB can overflow its free-space arithmetic (a "negative" size stops the broker at start).
    */
   readonly storeTotalMib?: number;
   /** systemUsage's tempUsage limit: non-persistent messages spooled to the temp store, on the root volume. */
