@@ -4,6 +4,7 @@ import { ClusterFacts, ClusterSecrets, NodeFacts } from "../lib/facts";
 import { clusterIngressRules } from "../lib/firewall";
 import { Cidr } from "../lib/net";
 import { buildPlan } from "../lib/plan";
+import { hostRejoinStep } from "../lib/rollout";
 import { StackSettings } from "../lib/settings";
 import { failoverUrl, zookeeperConnect } from "../lib/urls";
 import { ClusterHosts } from "./hosts";
@@ -61,6 +62,7 @@ export class ActiveMqCluster extends pulumi.ComponentResource {
         ...(s.amiId !== undefined ? { amiId: s.amiId } : {}),
         instanceType: s.instanceType,
         rootVolumeSizeGiB: s.rootVolumeSizeGiB,
+        rejoin: Array.from({ length: s.nodeCount }, (_, i) => hostRejoinStep(s, i + 1)),
         subnetIds: network.subnetIds,
         securityGroupIds: [security.securityGroupId],
         ...(s.sshPublicKey !== undefined && args.sshPrivateKey !== undefined

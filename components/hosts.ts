@@ -1,8 +1,12 @@
 import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { renderHostKeyCloudConfig } from "../lib/cloudInit";
 import { IMAGES } from "../lib/images";
+import { REMOTE_COMMAND, renderStepPayload } from "../lib/payload";
+import { PlanStep, StepInput } from "../lib/plan";
+import { dialPolicy } from "../lib/stepRun";
 import { OperatingSystem } from "../lib/settings";
 
 export interface ClusterHostsArgs {
@@ -17,6 +21,11 @@ export interface ClusterHostsArgs {
   readonly securityGroupIds: pulumi.Input<string>[];
   /** The operator's key pair; when absent one is generated and kept as a Pulumi secret. */
   readonly sshKey?: { readonly publicKey: string; readonly privateKey: pulumi.Input<string> };
+  /**
+   * Each node's rejoin step (lib/rollout.ts), by node order: node n's instance changes only after node n-1's
+   * rejoin step has seen it back in its group.
+   */
+  readonly rejoin: readonly { readonly step: PlanStep; readonly input: StepInput }[];
   readonly tags: Record<string, string>;
 }
 
@@ -79,6 +88,7 @@ export class ClusterHosts extends pulumi.ComponentResource {
         )
         .apply((ami) => ami.id);
 
+    let previousRejoin: command.remote.Command | undefined;
     this.hosts = Array.from({ length: args.nodeCount }, (_, i) => {
       const index = i + 1;
       const nodeName = `${name}-node-${index}`;
@@ -126,7 +136,34 @@ export class ClusterHosts extends pulumi.ComponentResource {
           // The network interface can serve one instance at a time: the old one must go before its replacement
           // can boot on it (create-first fails with InvalidNetworkInterface.InUse).
           deleteBeforeReplace: true,
-          dependsOn: [eip],
+          // One host at a time: AWS stops an instance to change its type; the next waits for this one's rejoin.
+          dependsOn: [eip, ...(previousRejoin ? [previousRejoin] : [])],
+        },
+      );
+      const rejoin = args.rejoin[i];
+      if (rejoin === undefined || rejoin.step.node !== index) {
+        throw new Error(`node ${index} has no rejoin step`);
+      }
+      previousRejoin = new command.remote.Command(
+        `${name}-${rejoin.step.id}`,
+        {
+          connection: {
+            host: eip.publicIp,
+            user: this.sshUser,
+            privateKey: this.sshPrivateKey,
+            hostKey: hostKey.publicKeyOpenssh,
+            ...dialPolicy(rejoin.step),
+          },
+          // No create command: a new instance has no services to wait for, and nothing is dialled.
+          update: REMOTE_COMMAND,
+          stdin: renderStepPayload(rejoin.step, rejoin.input),
+          triggers: [instance.instanceType, instance.id],
+          addPreviousOutputInEnv: false,
+        },
+        {
+          ...parent,
+          dependsOn: [instance],
+          customTimeouts: { update: `${rejoin.step.timeoutMinutes + 5}m` },
         },
       );
       return {

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { ClusterFacts } from "./facts";
-import { PlanStep } from "./plan";
+import { PlanStep, StepInput } from "./plan";
 
 export const SCRIPTS_DIR = path.resolve(__dirname, "..", "scripts");
 export const COMMON_LIBRARY = "lib/common.sh";
@@ -38,7 +38,11 @@ function base64Block(target: string, content: string): string {
 }
 
 export function renderPayload(step: PlanStep, facts: ClusterFacts): string {
-  const input = step.input(facts);
+  return renderStepPayload(step, step.input(facts));
+}
+
+/** The payload of a step whose input is already known (a step that needs no facts, such as host-rejoin). */
+export function renderStepPayload(step: PlanStep, input: StepInput): string {
   const manifest = input.files
     .map((f, i) => [String(i), f.path, f.owner, f.group, f.mode].join("\t"))
     .join("\n");

@@ -121,7 +121,7 @@ export async function runStack(
               : {}),
             ...(t.opts.ignoreChanges !== undefined ? { ignoreChanges: t.opts.ignoreChanges } : {}),
           });
-          if (t.type === "command:remote:Command") {
+          if (t.type === "command:remote:Command" || t.type === "aws:ec2/instance:Instance") {
             const deps = (t.opts.dependsOn ?? []) as pulumi.Resource[];
             dependencies.set(
               t.name,

@@ -4,7 +4,9 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { parse } from "yaml";
+import { renderStepPayload } from "../../lib/payload";
 import { buildPlan } from "../../lib/plan";
+import { hostRejoinStep } from "../../lib/rollout";
 import { ofType, Recorded, runStack, StackRun, unwrapSecret } from "../support/mocks";
 
 /** Each remote.Command's triggers, by step id (without the `amq-` prefix). */
@@ -40,16 +42,60 @@ describe("replacement (mocked): a new host re-runs its node's steps and the gate
       const second = await runStack({}, undefined, { idOf: replacing(type) });
       const expected = buildPlan(first.settings)
         .filter((s) => s.node === 2 || s.action.endsWith("-gate"))
-        .map((s) => s.id)
-        .sort();
+        .map((s) => s.id);
       assert.equal(expected.length, 10, "8 steps of node 2 and 2 gates");
-      assert.deepEqual(changedSteps(first, second).sort(), expected);
+      // The instance's own rejoin step is triggered by the instance, not by its network interface.
+      const rejoin = what === "instance" ? ["n2-host-rejoin"] : [];
+      assert.deepEqual(changedSteps(first, second).sort(), [...expected, ...rejoin].sort());
     });
   }
 
   it("re-runs nothing when no host changed", async () => {
     const again = await runStack({});
     assert.deepEqual(changedSteps(first, again), []);
+  });
+
+  it("changes instances one at a time: node n's instance waits for node n-1's rejoin step", () => {
+    assert.deepEqual(first.dependencies.get("amq-node-1"), ["amq-node-1"], "node 1: its Elastic IP only");
+    assert.deepEqual(first.dependencies.get("amq-node-2"), ["amq-node-2", "amq-n1-host-rejoin"]);
+    assert.deepEqual(first.dependencies.get("amq-node-3"), ["amq-node-3", "amq-n2-host-rejoin"]);
+    for (const n of [1, 2, 3]) {
+      assert.deepEqual(first.dependencies.get(`amq-n${n}-host-rejoin`), [`amq-node-${n}`]);
+    }
+  });
+
+  it("rejoin steps run only on update, when the instance's type or the instance changes, verifying the host key", () => {
+    const rejoins = ofType(first.resources, "command:remote:Command").filter((c) =>
+      c.name.endsWith("-host-rejoin"),
+    );
+    assert.deepEqual(
+      rejoins.map((c) => c.name),
+      ["amq-n1-host-rejoin", "amq-n2-host-rejoin", "amq-n3-host-rejoin"],
+    );
+    rejoins.forEach((c, i) => {
+      const n = i + 1;
+      assert.equal(c.inputs.create, undefined, "nothing runs on the first deployment");
+      assert.equal(c.inputs.update, "sudo bash -s");
+      assert.deepEqual(unwrapSecret(c.inputs.triggers).value, ["t3.medium", `amq-node-${n}-id`]);
+      const connection = unwrapSecret(c.inputs.connection).value as Record<string, unknown>;
+      assert.equal(connection.host, `203.0.113.${n}`);
+      assert.equal(
+        connection.hostKey,
+        `ssh-ed25519 AAAA${Buffer.from(`amq-node-${n}-host-key`).toString("base64")}`,
+      );
+      const { step, input } = hostRejoinStep(first.settings, n);
+      assert.equal(unwrapSecret(c.inputs.stdin).value, renderStepPayload(step, input));
+      assert.deepEqual(input.args, [String(n), "replicated-leveldb", "61616", "61619", "2181"]);
+    });
+  });
+
+  it("a new instanceType re-runs every rejoin step and nothing of the provisioning", async () => {
+    const bigger = await runStack({ instanceType: "m6i.large" });
+    assert.deepEqual(changedSteps(first, bigger).sort(), [
+      "n1-host-rejoin",
+      "n2-host-rejoin",
+      "n3-host-rejoin",
+    ]);
   });
 
   it("replaces instances delete-first (their network interface serves one instance at a time)", () => {
