@@ -3,7 +3,6 @@
 // never read pulumi.Config themselves.
 import * as pulumi from "@pulumi/pulumi";
 import {
-  ALLOW_INSTANCE_TYPE_CHANGE_ENV,
   checkChange,
   DEPLOYED_SETTINGS_OUTPUT,
   DeployedSettings,
@@ -104,18 +103,9 @@ export async function refuseUnsafeChanges(next: DeployedSettings): Promise<void>
     );
     return;
   }
-  const allowInstanceTypeChange = process.env[ALLOW_INSTANCE_TYPE_CHANGE_ENV] === "1";
-  const record = previous.kind === "recorded" ? previous.record : undefined;
-  const problems = checkChange(record, next, { stack, project, allowInstanceTypeChange });
+  const problems = checkChange(previous.kind === "recorded" ? previous.record : undefined, next);
   if (problems.length > 0) {
     throw new SettingsError(problems);
-  }
-  if (record !== undefined && allowInstanceTypeChange && record.instanceType !== next.instanceType) {
-    void pulumi.log.warn(
-      `${ALLOW_INSTANCE_TYPE_CHANGE_ENV}=1: instanceType may change from ${record.instanceType} to ` +
-        `${next.instanceType}. AWS stops each instance it changes: target one instance at a time ` +
-        `(pulumi up --target), the master last.`,
-    );
   }
 }
 

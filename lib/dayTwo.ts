@@ -10,8 +10,6 @@ import { HaMode } from "./versions";
 export const DEPLOYED_SETTINGS_OUTPUT = "deployedSettings";
 /** An output every deployment has exported since the first version: its presence means "deployed before". */
 export const EARLIER_OUTPUT = "haMode";
-/** Set to 1 to let instanceType change, for the one-host-at-a-time procedure in README "Changing a running stack". */
-export const ALLOW_INSTANCE_TYPE_CHANGE_ENV = "ACTIVEMQ_HA_ALLOW_INSTANCE_TYPE_CHANGE";
 
 /**
  * What a deployment leaves behind for the next one to compare against. Plain JSON, no secret: the SSH public
@@ -30,6 +28,7 @@ export interface DeployedSettings {
   /** Empty when the stack created its VPC. */
   readonly subnetIds: readonly string[];
   readonly os: OperatingSystem;
+  /** Recorded, not compared: a new type rolls one node at a time (lib/rollout.ts). */
   readonly instanceType: string;
   readonly rootVolumeSizeGiB: number;
   /** "generated", or "sha256:" and the first 16 hex digits of the SHA-256 of the sshPublicKey line. */
@@ -161,7 +160,10 @@ export function selfStackReferenceName(
     : `${organization}/${project}/${stack}`;
 }
 
-/** Node n's instance URN, for `pulumi up --target`: the parent types chain as in @pulumi/pulumi's createUrn. */
+/**
+ * Node n's instance URN, for commands an operator runs on one host's instance (`pulumi state`, `--target`): the
+ * parent types chain as in @pulumi/pulumi's createUrn.
+ */
 export function nodeInstanceUrn(
   stack: string,
   project: string,
@@ -174,34 +176,22 @@ export function nodeInstanceUrn(
   );
 }
 
-export interface ChangeContext {
-  /** For the URNs the instanceType procedure names; placeholders when absent. */
-  readonly stack?: string;
-  readonly project?: string;
-  /** The operator is rolling instanceType one host at a time (ALLOW_INSTANCE_TYPE_CHANGE_ENV=1). */
-  readonly allowInstanceTypeChange?: boolean;
-}
-
 const NEW_STACK =
   "create a new stack with the new value, move the clients to its failoverUrl, then destroy this one";
 
 /**
  * Every change from the deployed record to the next one that cannot happen in place, as
  * `<setting>: deployed "<old>", got "<new>"; allowed: <what to do>`. No previous record (a new stack): none.
+ * instanceType is not checked: AWS stops and starts an instance to change its type, and the hosts component
+ * rolls that over the nodes one at a time, each after the previous one rejoined its groups (lib/rollout.ts).
  */
-export function checkChange(
-  previous: DeployedSettings | undefined,
-  next: DeployedSettings,
-  context: ChangeContext = {},
-): string[] {
+export function checkChange(previous: DeployedSettings | undefined, next: DeployedSettings): string[] {
   if (previous === undefined) {
     return [];
   }
   const problems: string[] = [];
   const refuse = (setting: string, deployed: string, got: string, allowed: string) =>
     problems.push(`${setting}: deployed "${deployed}", got "${got}"; allowed: ${allowed}`);
-  const stack = context.stack ?? "<stack>";
-  const project = context.project ?? "<project>";
 
   // Every resource name derives from it: a renamed stack would create a second cluster and delete the first.
   if (previous.clusterName !== next.clusterName) {
@@ -291,21 +281,6 @@ export function checkChange(
         `for smaller disks, ${NEW_STACK}`,
     );
   }
-  // AWS stops an instance to change its type, and one `pulumi up` would stop every host at the same time.
-  if (previous.instanceType !== next.instanceType && context.allowInstanceTypeChange !== true) {
-    refuse(
-      "instanceType",
-      previous.instanceType,
-      next.instanceType,
-      `"${previous.instanceType}" in a plain pulumi up (AWS stops an instance to change its type, and one ` +
-        `update would stop every host at once); to change it one host at a time, for <N> from 1 to ` +
-        `${previous.nodeCount}, the master last, run ${ALLOW_INSTANCE_TYPE_CHANGE_ENV}=1 pulumi up --target ` +
-        `'${nodeInstanceUrn(stack, project, previous.clusterName, "<N>")}' and wait until node <N> serves ` +
-        `again, then run ${ALLOW_INSTANCE_TYPE_CHANGE_ENV}=1 pulumi up once to record the new type ` +
-        `(README, Changing a running stack)`,
-    );
-  }
-
   if (previous.haMode === next.haMode && previous.haMode === "replicated-leveldb") {
     // Brokers restarted with the new value would form a second group under ZooKeeper and elect a second master.
     for (const key of ["brokerName", "zkPath"] as const) {

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { ALLOW_INSTANCE_TYPE_CHANGE_ENV, deployedSettingsRecord, nodeInstanceUrn } from "../../lib/dayTwo";
+import { deployedSettingsRecord } from "../../lib/dayTwo";
 import { parseSettings, SettingsError } from "../../lib/settings";
 import { ofType, Recorded, runStack } from "../support/mocks";
 
@@ -134,39 +134,6 @@ describe("day 2 (mocked stack): refused changes", () => {
     const error = assertRefusedBeforeAnything(update, ["haMode", "os", "vpcCidr", "rootVolumeSizeGiB"]);
     assert.ok(error.problems.some((p) => p.startsWith('os: deployed "debian-12", got "ubuntu-24.04"')));
   });
-
-  it("instanceType: refused with the one-host-at-a-time procedure naming the instances' URN", async () => {
-    const error = assertRefusedBeforeAnything(await change({}, { instanceType: "m6i.large" }), [
-      "instanceType",
-    ]);
-    const problem = error.problems[0] ?? "";
-    assert.ok(problem.startsWith('instanceType: deployed "t3.medium", got "m6i.large"; allowed: '), problem);
-    assert.ok(
-      problem.includes(`--target '${nodeInstanceUrn("test", "activemq-ha", "test", "<N>")}'`),
-      problem,
-    );
-  });
-
-  it(`instanceType with ${ALLOW_INSTANCE_TYPE_CHANGE_ENV}=1: goes through, with a warning`, async (t) => {
-    const warn = t.mock.method(console, "warn", () => undefined);
-    process.env[ALLOW_INSTANCE_TYPE_CHANGE_ENV] = "1";
-    let update: Update;
-    try {
-      update = await change({}, { instanceType: "m6i.large" });
-    } finally {
-      delete process.env[ALLOW_INSTANCE_TYPE_CHANGE_ENV];
-    }
-    assert.equal(update.error, undefined, String(update.error));
-    const warnings = warn.mock.calls.map((c) => String(c.arguments[0]));
-    assert.ok(
-      warnings.some((w) => w.includes("instanceType may change from t3.medium to m6i.large")),
-      warnings.join("\n"),
-    );
-    assert.deepEqual(
-      ofType(update.registered, "aws:ec2/instance:Instance").map((i) => i.inputs.instanceType),
-      ["m6i.large", "m6i.large", "m6i.large"],
-    );
-  });
 });
 
 describe("day 2 (mocked stack): allowed changes and unknown deployments", () => {
@@ -189,6 +156,16 @@ describe("day 2 (mocked stack): allowed changes and unknown deployments", () => 
       deployedSettingsRecord(parseSettings({ ...BASE, ...after }), { clusterName: "test" }),
       "the update records its own settings for the next one",
     );
+  });
+
+  it("instanceType t3.medium -> m6i.large goes through: every instance gets the new type, and it is recorded", async () => {
+    const update = await change({}, { instanceType: "m6i.large" });
+    assert.equal(update.error, undefined, String(update.error));
+    assert.deepEqual(
+      ofType(update.registered, "aws:ec2/instance:Instance").map((i) => i.inputs.instanceType),
+      ["m6i.large", "m6i.large", "m6i.large"],
+    );
+    assert.equal((update.outputs?.deployedSettings as { instanceType: string }).instanceType, "m6i.large");
   });
 
   it("a deployment that predates the record: warned about, not checked, and the record is written", async (t) => {
