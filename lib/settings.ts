@@ -437,6 +437,14 @@ export function parseSettings(raw: RawSettings): StackSettings {
       `at least failoverInitialReconnectDelayMs (${settings.failover.initialReconnectDelayMs})`,
     );
   }
+  if (settings.activemq.consoleUser === settings.activemq.brokerUser) {
+    r.problem(
+      "consoleUser",
+      settings.activemq.consoleUser,
+      `a name other than brokerUser (${settings.activemq.brokerUser}): the broker keeps one login per name, so the ` +
+        `application and the admin would share one password`,
+    );
+  }
   checkRuleNamesUnique(r, settings);
   r.finish();
   return settings;

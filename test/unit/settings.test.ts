@@ -1082,6 +1082,18 @@ void describe("lib/settings parseSettings", () => {
     );
   });
 
+  void it("refuses a console user named like the application user", () => {
+    assert.throws(
+      () => parseSettings({ brokerUser: "ops", consoleUser: "ops" }),
+      (e: unknown) =>
+        e instanceof SettingsError &&
+        e.problems.includes(
+          'consoleUser: got "ops"; allowed: a name other than brokerUser (ops): the broker keeps one login per name, ' +
+            "so the application and the admin would share one password",
+        ),
+    );
+  });
+
   void it("accepts Pulumi.yaml's defaults alone: a release without a built-in digest rests on its signature", () => {
     const settings = parseSettings({});
     assert.equal(settings.activemq.sha512, KNOWN_SHA512[artifactFileName("activemq", "5.16.8")] ?? "");
