@@ -13,6 +13,29 @@ export type InstanceFamily =
 const x86 = (memoryGiB: Record<string, number>): InstanceFamily => ({ architecture: "x86_64", memoryGiB });
 const arm: InstanceFamily = { architecture: "arm64" };
 
+/** vCPUs of a size: medium 1, large 2, xlarge 4, Nxlarge 4N (m, c and r families). */
+function vcpus(size: string): number {
+  const named: Record<string, number> = { medium: 1, large: 2, xlarge: 4 };
+  const times = /^(\d+)xlarge$/.exec(size)?.[1];
+  const n = named[size] ?? (times !== undefined ? 4 * Number(times) : undefined);
+  if (n === undefined) {
+    throw new Error(`no vCPU count for size ${size}`);
+  }
+  return n;
+}
+
+/**
+ * A family whose memory is `gibPerVcpu` a vCPU, in the given sizes (space-separated); each metal size has the
+ * memory of the size named beside it.
+ */
+const scaled = (gibPerVcpu: number, sizes: string, metal: Record<string, string> = {}): InstanceFamily =>
+  x86(
+    Object.fromEntries([
+      ...sizes.split(" ").map((size) => [size, gibPerVcpu * vcpus(size)] as const),
+      ...Object.entries(metal).map(([size, twin]) => [size, gibPerVcpu * vcpus(twin)] as const),
+    ]),
+  );
+
 /** Burstable sizes: t3 and t3a have the same memory. */
 const T3 = { nano: 0.5, micro: 1, small: 2, medium: 4, large: 8, xlarge: 16, "2xlarge": 32 };
 
@@ -21,178 +44,44 @@ export const INSTANCE_FAMILIES: Readonly<Record<string, InstanceFamily>> = {
   t3: x86(T3),
   t3a: x86(T3),
   // General purpose: 4 GiB a vCPU.
-  m5: x86({
-    large: 8,
-    xlarge: 16,
-    "2xlarge": 32,
-    "4xlarge": 64,
-    "8xlarge": 128,
-    "12xlarge": 192,
-    "16xlarge": 256,
-    "24xlarge": 384,
-    metal: 384,
+  m5: scaled(4, "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge", { metal: "24xlarge" }),
+  m5a: scaled(4, "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge"),
+  m6i: scaled(4, "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 32xlarge", {
+    metal: "32xlarge",
   }),
-  m5a: x86({
-    large: 8,
-    xlarge: 16,
-    "2xlarge": 32,
-    "4xlarge": 64,
-    "8xlarge": 128,
-    "12xlarge": 192,
-    "16xlarge": 256,
-    "24xlarge": 384,
+  m6a: scaled(4, "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 32xlarge 48xlarge", {
+    metal: "48xlarge",
   }),
-  m6i: x86({
-    large: 8,
-    xlarge: 16,
-    "2xlarge": 32,
-    "4xlarge": 64,
-    "8xlarge": 128,
-    "12xlarge": 192,
-    "16xlarge": 256,
-    "24xlarge": 384,
-    "32xlarge": 512,
-    metal: 512,
+  m7i: scaled(4, "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 48xlarge", {
+    "metal-24xl": "24xlarge",
+    "metal-48xl": "48xlarge",
   }),
-  m6a: x86({
-    large: 8,
-    xlarge: 16,
-    "2xlarge": 32,
-    "4xlarge": 64,
-    "8xlarge": 128,
-    "12xlarge": 192,
-    "16xlarge": 256,
-    "24xlarge": 384,
-    "32xlarge": 512,
-    "48xlarge": 768,
-    metal: 768,
-  }),
-  m7i: x86({
-    large: 8,
-    xlarge: 16,
-    "2xlarge": 32,
-    "4xlarge": 64,
-    "8xlarge": 128,
-    "12xlarge": 192,
-    "16xlarge": 256,
-    "24xlarge": 384,
-    "48xlarge": 768,
-    "metal-24xl": 384,
-    "metal-48xl": 768,
-  }),
-  m7a: x86({
-    medium: 4,
-    large: 8,
-    xlarge: 16,
-    "2xlarge": 32,
-    "4xlarge": 64,
-    "8xlarge": 128,
-    "12xlarge": 192,
-    "16xlarge": 256,
-    "24xlarge": 384,
-    "32xlarge": 512,
-    "48xlarge": 768,
-    "metal-48xl": 768,
+  m7a: scaled(4, "medium large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 32xlarge 48xlarge", {
+    "metal-48xl": "48xlarge",
   }),
   // Compute optimised: 2 GiB a vCPU.
-  c5: x86({
-    large: 4,
-    xlarge: 8,
-    "2xlarge": 16,
-    "4xlarge": 32,
-    "9xlarge": 72,
-    "12xlarge": 96,
-    "18xlarge": 144,
-    "24xlarge": 192,
-    metal: 192,
+  c5: scaled(2, "large xlarge 2xlarge 4xlarge 9xlarge 12xlarge 18xlarge 24xlarge", { metal: "24xlarge" }),
+  c6i: scaled(2, "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 32xlarge", {
+    metal: "32xlarge",
   }),
-  c6i: x86({
-    large: 4,
-    xlarge: 8,
-    "2xlarge": 16,
-    "4xlarge": 32,
-    "8xlarge": 64,
-    "12xlarge": 96,
-    "16xlarge": 128,
-    "24xlarge": 192,
-    "32xlarge": 256,
-    metal: 256,
+  c6a: scaled(2, "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 32xlarge 48xlarge", {
+    metal: "48xlarge",
   }),
-  c6a: x86({
-    large: 4,
-    xlarge: 8,
-    "2xlarge": 16,
-    "4xlarge": 32,
-    "8xlarge": 64,
-    "12xlarge": 96,
-    "16xlarge": 128,
-    "24xlarge": 192,
-    "32xlarge": 256,
-    "48xlarge": 384,
-    metal: 384,
-  }),
-  c7i: x86({
-    large: 4,
-    xlarge: 8,
-    "2xlarge": 16,
-    "4xlarge": 32,
-    "8xlarge": 64,
-    "12xlarge": 96,
-    "16xlarge": 128,
-    "24xlarge": 192,
-    "48xlarge": 384,
-    "metal-24xl": 192,
-    "metal-48xl": 384,
+  c7i: scaled(2, "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 48xlarge", {
+    "metal-24xl": "24xlarge",
+    "metal-48xl": "48xlarge",
   }),
   // Memory optimised: 8 GiB a vCPU.
-  r5: x86({
-    large: 16,
-    xlarge: 32,
-    "2xlarge": 64,
-    "4xlarge": 128,
-    "8xlarge": 256,
-    "12xlarge": 384,
-    "16xlarge": 512,
-    "24xlarge": 768,
-    metal: 768,
+  r5: scaled(8, "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge", { metal: "24xlarge" }),
+  r6i: scaled(8, "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 32xlarge", {
+    metal: "32xlarge",
   }),
-  r6i: x86({
-    large: 16,
-    xlarge: 32,
-    "2xlarge": 64,
-    "4xlarge": 128,
-    "8xlarge": 256,
-    "12xlarge": 384,
-    "16xlarge": 512,
-    "24xlarge": 768,
-    "32xlarge": 1024,
-    metal: 1024,
+  r6a: scaled(8, "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 32xlarge 48xlarge", {
+    metal: "48xlarge",
   }),
-  r6a: x86({
-    large: 16,
-    xlarge: 32,
-    "2xlarge": 64,
-    "4xlarge": 128,
-    "8xlarge": 256,
-    "12xlarge": 384,
-    "16xlarge": 512,
-    "24xlarge": 768,
-    "32xlarge": 1024,
-    "48xlarge": 1536,
-    metal: 1536,
-  }),
-  r7i: x86({
-    large: 16,
-    xlarge: 32,
-    "2xlarge": 64,
-    "4xlarge": 128,
-    "8xlarge": 256,
-    "12xlarge": 384,
-    "16xlarge": 512,
-    "24xlarge": 768,
-    "48xlarge": 1536,
-    "metal-24xl": 768,
-    "metal-48xl": 1536,
+  r7i: scaled(8, "large xlarge 2xlarge 4xlarge 8xlarge 12xlarge 16xlarge 24xlarge 48xlarge", {
+    "metal-24xl": "24xlarge",
+    "metal-48xl": "48xlarge",
   }),
   // Graviton (ARM): the host images are amd64 (lib/images.ts), so these cannot boot them.
   a1: arm,
