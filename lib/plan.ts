@@ -316,23 +316,35 @@ export function buildPlan(settings: StackSettings): PlanStep[] {
       },
     });
   }
-  addSettleAndGate("activemq", "activemq-settle.sh", "activemq-gate.sh", (facts) => [
-    settings.haMode,
-    String(settings.ports.openwire),
-    String(settings.ports.replication),
-    ...facts.nodes.map((node) => `${node.index}=${node.privateIp}`),
-  ]);
+  addSettleAndGate(
+    "activemq",
+    "activemq-settle.sh",
+    "activemq-gate.sh",
+    (facts) => [
+      settings.haMode,
+      String(settings.ports.openwire),
+      String(settings.ports.replication),
+      ...facts.nodes.map((node) => `${node.index}=${node.privateIp}`),
+    ],
+    // Replicated LevelDB elects its master through ZooKeeper, and a rolling ZooKeeper restart can leave that
+    // election stuck (activemq-settle.sh): every ZooKeeper change re-checks, and if need be heals, the brokers.
+    settings.haMode === "replicated-leveldb" && settings.zookeeper.deploy
+      ? onEveryNode("zookeeper-configure")
+      : [],
+  );
   return steps;
 
   /**
    * After every host is configured: each host in turn applies a restart it deferred (the leader or master goes
    * last) and waits until its service has a healthy role; then one gate on the last host checks the whole group.
+   * Steps in `alsoAfter` re-run every settle step and the gate too.
    */
   function addSettleAndGate(
     service: "zookeeper" | "activemq",
     settleScript: string,
     gateScript: string,
     args: (facts: ClusterFacts) => string[],
+    alsoAfter: readonly string[] = [],
   ) {
     const configured = onEveryNode(`${service}-configure`);
     for (const n of nodes) {
@@ -343,7 +355,7 @@ export function buildPlan(settings: StackSettings): PlanStep[] {
         script: settleScript,
         description: `apply a deferred ${service} restart, then wait for a healthy role`,
         dependsOn: [...configured, ...(n > 1 ? [stepId(n - 1, `${service}-settle`)] : [])],
-        rerunWith: [stepId(n, `${service}-configure`)],
+        rerunWith: [stepId(n, `${service}-configure`), ...alsoAfter],
         timeoutMinutes: 10,
         input: (facts) => ({ args: [String(n), ...args(facts)], files: [] }),
       });
@@ -358,7 +370,7 @@ export function buildPlan(settings: StackSettings): PlanStep[] {
           ? "readiness gate: every ZooKeeper answers, exactly one leader"
           : "readiness gate: exactly one broker accepts clients, the others stand by",
       dependsOn: onEveryNode(`${service}-settle`),
-      rerunWith: configured,
+      rerunWith: [...configured, ...alsoAfter],
       // A replaced host anywhere in the group: the gate checks the whole group again.
       hostTriggers: nodes,
       timeoutMinutes: 10,

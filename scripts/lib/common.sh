@@ -264,11 +264,22 @@ apply_service() {
 # service is healthy; WHAT names the host in the failure message.
 settle_service() {
   local name=$1 log_unit=$2 timeout=$3 what=$4
-  if restart_pending "$name"; then
-    systemctl restart "$name.service"
-    clear_pending "$name"
-    log_change "$name restarted (deferred until the rest of its group had restarted)"
+  apply_deferred_restart "$name"
+  await_role "$name" "$log_unit" "$timeout" "$what"
+}
+
+# apply_deferred_restart NAME: the restart apply_service deferred, if there is one.
+apply_deferred_restart() {
+  if restart_pending "$1"; then
+    systemctl restart "$1.service"
+    clear_pending "$1"
+    log_change "$1 restarted (deferred until the rest of its group had restarted)"
   fi
+}
+
+# await_role NAME LOG TIMEOUT WHAT: waits until service_healthy; fails naming WHAT and showing the log otherwise.
+await_role() {
+  local name=$1 log_unit=$2 timeout=$3 what=$4
   if ! wait_until "$timeout" service_healthy; then
     show_log "$log_unit"
     die "$name on $what has no role in its group after $timeout s (is a quorum of hosts up?)"

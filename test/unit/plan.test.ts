@@ -63,12 +63,21 @@ describe("lib/plan buildPlan", () => {
     const plan = planFor({});
     const step = (id: string) => plan.find((s) => s.id === id) as PlanStep;
     assert.deepEqual(step("n2-zookeeper-configure").rerunWith, ["n2-zookeeper-install"]);
-    assert.deepEqual(step("n2-activemq-settle").rerunWith, ["n2-activemq-configure"]);
+    // A ZooKeeper change re-checks the replicated brokers' election too (activemq-settle.sh heals a stuck one).
+    const zookeeper = ["n1-zookeeper-configure", "n2-zookeeper-configure", "n3-zookeeper-configure"];
+    assert.deepEqual(step("n2-activemq-settle").rerunWith, ["n2-activemq-configure", ...zookeeper]);
     assert.deepEqual(step("n3-activemq-gate").rerunWith, [
       "n1-activemq-configure",
       "n2-activemq-configure",
       "n3-activemq-configure",
+      ...zookeeper,
     ]);
+    const kahadb = buildPlan(parseSettings({ haMode: "shared-kahadb", zookeeperDeploy: "true" }));
+    assert.deepEqual(
+      (kahadb.find((s) => s.id === "n2-activemq-settle") as PlanStep).rerunWith,
+      ["n2-activemq-configure"],
+      "shared-kahadb's brokers do not use ZooKeeper",
+    );
   });
 
   it("shared-kahadb without ZooKeeper: no ZooKeeper steps, a shared mount before each broker", () => {

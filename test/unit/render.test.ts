@@ -454,7 +454,11 @@ void describe("lib/render/activemq authorization", () => {
   });
 
   void it("refuses a console user named like the application user (the broker would keep only one)", () => {
-    const s = settingsOf({ brokerUser: "ops", consoleUser: "ops" });
+    // The settings refuse this first (settings.test.ts); the renderer still guards against it on its own.
+    const s = {
+      ...settingsOf({}),
+      activemq: { ...settingsOf({}).activemq, brokerUser: "ops", consoleUser: "ops" },
+    };
     assert.throws(
       () => renderBrokerElement(s, facts, facts.nodes[0] as NodeFacts),
       /brokerUser and consoleUser must differ/,
