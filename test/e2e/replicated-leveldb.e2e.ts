@@ -33,6 +33,7 @@ import {
   resetBox,
   runBuildScript,
   unpackDist,
+  rollHostRestarts,
   theMaster,
   withCountingClient,
   WORK,
@@ -170,6 +171,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
   it("provisions the ZooKeeper ensemble with the program's own plan", async () => {
     const runs = await runPlan(plan.filter(isZookeeperPhase), facts, cluster, {
       state,
+      plan,
       onStep: stepTimer("step"),
     });
     // The first run changes every host, and says so: the idempotency check relies on that mark.
@@ -266,7 +268,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
         plan.filter((s) => !isZookeeperPhase(s)),
         facts,
         cluster,
-        { state, onStep: stepTimer("step") },
+        { state, plan, onStep: stepTimer("step") },
       );
       const masters = await brokersAccepting(info, settings.ports.openwire);
       assert.equal(masters.length, 1, `accepting: ${JSON.stringify(masters)}`);
@@ -307,16 +309,37 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
     const changed = boxSettings(info, { ...rawSettings, zookeeperSyncLimit: "6" });
     const steps = buildPlan(changed).filter((s) => isZookeeperPhase(s) || !brokerSkip);
     const rolled = ["configure", "settle"].flatMap((a) => [1, 2, 3].map((n) => `n${n}-zookeeper-${a}`));
-    const order = await assertRollingRestart(cluster, steps, facts, "zookeeper.service", leader, state, [
-      ...rolled,
-      "n3-zookeeper-gate",
-    ]);
+    // With brokers, a ZooKeeper change also re-checks (and, if stuck, heals) their election, and the gate.
+    const brokerChecks = brokerSkip
+      ? []
+      : [...[1, 2, 3].map((n) => `n${n}-activemq-settle`), "n3-activemq-gate"];
+    const healed: string[] = [];
+    const order = await assertRollingRestart(
+      cluster,
+      steps,
+      facts,
+      "zookeeper.service",
+      leader,
+      state,
+      [...rolled, "n3-zookeeper-gate", ...brokerChecks],
+      (run) => {
+        if (run.step.action === "activemq-settle" && changedSteps([run]).length > 0) {
+          healed.push(run.step.id);
+        }
+      },
+    );
     const modes = await zkModes();
     assert.equal(
       leaders(modes).length,
       1,
       `one leader after the rolling restart: ${JSON.stringify([...modes])}`,
     );
+    if (!brokerSkip) {
+      await theMaster(info, settings.ports.openwire);
+      figures.add(
+        `rolling restart (zoo.cfg changed): the brokers' election ${healed.length ? `was stuck and healed by ${healed.join(", ")}` : "held"}; one master serves — PASS`,
+      );
+    }
     settings = changed;
     plan = buildPlan(changed);
     figures.add(
@@ -385,6 +408,43 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
     assert.match(read.stdout, /written-on-node-1-/, `node ${target} has the ensemble's data again`);
     figures.add(
       `replacement: node ${target} is ZooKeeper ${modes.get(target)} with myid ${target} and the ensemble's data — PASS`,
+    );
+  });
+
+  it("day 2: a setting that restarts hosts (instanceType) restarts them one at a time, the group serving between nodes", async () => {
+    // After each node: the ensemble whole with one leader, and (with brokers) exactly one master, before the next
+    // host goes down.
+    const between = async (node: number) => {
+      const modes = await zkModes();
+      assert.equal(leaders(modes).length, 1, `after node ${node}: ${JSON.stringify([...modes])}`);
+      assert.ok(
+        [...modes.values()].every((m) => m === "leader" || m === "follower"),
+        `after node ${node}: all members`,
+      );
+      if (!brokerSkip) {
+        await theMaster(info, settings.ports.openwire);
+      }
+    };
+    const roll = (onDown: () => void) => rollHostRestarts(cluster, settings, facts, onDown, between);
+    let seconds: number[] = [];
+    if (brokerSkip) {
+      seconds = await roll(() => undefined);
+    } else {
+      const counted = await withCountingClient(
+        settings,
+        facts,
+        probeClasspath(),
+        figures,
+        "host restarts",
+        async (probe) => {
+          seconds = await roll(() => probe.fault());
+        },
+      );
+      assert.equal(counted.failoverMs.length, 3);
+    }
+    figures.add(
+      `host restarts (instanceType): nodes 1, 2, 3 one at a time, rejoined after ${seconds.map((t) => t.toFixed(1)).join(", ")} s, ` +
+        `group whole and serving after each — PASS`,
     );
   });
 

@@ -32,6 +32,7 @@ import {
   resetBox,
   runBuildScript,
   unpackDist,
+  rollHostRestarts,
   theMaster,
   withCountingClient,
   WORK,
@@ -202,6 +203,37 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
     assert.notEqual(masters[0], target, "the blank host waits for the lock");
     const r = await sshRun(info, info.hosts[target - 1]!.address, "systemctl is-active activemq.service");
     assert.equal(r.stdout.trim(), "active", `node ${target}'s broker runs and waits`);
+  });
+
+  it("day 2: a setting that restarts hosts (instanceType) restarts them one at a time, a master serving between nodes, no acknowledged message lost", async () => {
+    let seconds: number[] = [];
+    const counted = await withCountingClient(
+      settings,
+      facts,
+      probeClasspath(),
+      figures,
+      "host restarts",
+      async (probe) => {
+        seconds = await rollHostRestarts(
+          cluster,
+          settings,
+          facts,
+          () => probe.fault(),
+          async (node) => {
+            await theMaster(info, settings.ports.openwire);
+            for (const h of info.hosts) {
+              const r = await sshRun(info, h.address, "systemctl is-active activemq.service");
+              assert.equal(r.stdout.trim(), "active", `after node ${node}: node ${h.index}'s broker runs`);
+            }
+          },
+        );
+      },
+    );
+    assert.deepEqual(counted.lost, [], "zero acknowledged messages lost");
+    figures.add(
+      `host restarts (instanceType): nodes 1, 2, 3 one at a time, rejoined after ${seconds.map((t) => t.toFixed(1)).join(", ")} s, ` +
+        `one master and every broker running after each — PASS`,
+    );
   });
 
   it(`failover: no acknowledged message lost over ${ROUNDS} master power-offs`, async () => {

@@ -12,6 +12,7 @@ import { box, BoxHost, BoxInfo, sshRun, sleep, waitFor } from "./box";
 import { analyze } from "./failover-figures";
 import { BoxCluster, runPlan, StepFailed, StepRun, StepState } from "./executor";
 import { ReleaseSigner } from "../../support/signing";
+import { hostRejoinStep } from "../../../lib/rollout";
 import { PlanStep } from "../../../lib/plan";
 import assert from "node:assert/strict";
 
@@ -246,10 +247,11 @@ export async function assertRollingRestart(
   leader: number,
   state: StepState,
   expectedSteps: readonly string[],
+  onStep?: (run: StepRun) => void,
 ): Promise<number[]> {
   const info = cluster.info;
   const before = await activeSince(info, unit);
-  const runs = await runPlan(plan, facts, cluster, { state });
+  const runs = await runPlan(plan, facts, cluster, { state, ...(onStep ? { onStep } : {}) });
   assert.deepEqual(
     runs.map((r) => r.step.id).sort(),
     [...expectedSteps].sort(),
@@ -357,6 +359,31 @@ export function unpackDist(tarball: string): string {
   execFileSync("tar", ["-xzf", tarball, "-C", dir]);
   const top = execFileSync("ls", [dir], { encoding: "utf8" }).trim().split("\n")[0] as string;
   return path.join(dir, top);
+}
+
+/**
+ * Day 2, a setting that restarts hosts (a new instanceType): what `pulumi up` does, in the order components/hosts.ts
+ * chains it. Node 1's instance stops and starts (here: a power-off and power-on), node 1's rejoin step waits until
+ * its services are back in their groups, then node 2, and so on. `between` checks the group after each node, before
+ * the next one goes down. Returns how long each node's rejoin step ran.
+ */
+export async function rollHostRestarts(
+  cluster: BoxCluster,
+  settings: StackSettings,
+  facts: ClusterFacts,
+  onDown: () => void,
+  between: (node: number) => Promise<void>,
+): Promise<number[]> {
+  const seconds: number[] = [];
+  for (const host of cluster.info.hosts) {
+    box("poweroff", String(host.index));
+    onDown();
+    box("poweron", String(host.index));
+    const [run] = await runPlan([hostRejoinStep(settings, host.index).step], facts, cluster);
+    seconds.push(run?.result.seconds ?? 0);
+    await between(host.index);
+  }
+  return seconds;
 }
 
 export interface FailoverRun {

@@ -113,6 +113,11 @@ export interface RunOptions {
   /** The state of earlier runs: only steps whose inputs changed run, as in `pulumi up`. Without it every step runs. */
   readonly state?: StepState;
   readonly onStep?: (run: StepRun) => void;
+  /**
+   * The whole plan, when the steps given are a phase of it: the steps they re-run with may be outside the phase,
+   * and their payloads feed the triggers all the same.
+   */
+  readonly plan?: readonly PlanStep[];
 }
 
 /** Everything Pulumi compares for a step, in one string: payload digest, triggers and connection. */
@@ -145,7 +150,7 @@ export async function runPlan(
   cluster: BoxCluster,
   options: RunOptions = {},
 ): Promise<StepRun[]> {
-  const payloads = new Map(steps.map((s) => [s.id, renderPayload(s, facts)]));
+  const payloads = new Map([...(options.plan ?? []), ...steps].map((s) => [s.id, renderPayload(s, facts)]));
   const ids = new Set(steps.map((s) => s.id));
   const done = new Set<string>();
   const runs: StepRun[] = [];
