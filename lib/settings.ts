@@ -89,6 +89,11 @@ export interface StackSettings {
     readonly restartDelaySeconds: number;
     /** shared-kahadb: how often the lock holder checks it still holds the lock. */
     readonly lockKeepAlivePeriodMs: number;
+    /**
+     * The destination patterns the application's user (brokerUser) may use; [">"] (the default): every destination,
+     * as the operators' user may. lib/render/activemq.ts renderAuthorizationPlugin turns them into entries.
+     */
+    readonly appDestinations: readonly string[];
   };
   readonly failover: {
     readonly initialReconnectDelayMs: number;
@@ -173,6 +178,7 @@ export const SETTING_NAMES = [
   "zkSessionTimeoutMs",
   "brokerRestartDelaySeconds",
   "lockKeepAlivePeriodMs",
+  "appDestinations",
   "failoverInitialReconnectDelayMs",
   "failoverMaxReconnectDelayMs",
   "failoverConnectionTimeoutMs",
@@ -420,6 +426,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
       zkSessionTimeoutMs,
       restartDelaySeconds,
       lockKeepAlivePeriodMs: r.int("lockKeepAlivePeriodMs", 2000, { min: 500, max: 60000 }),
+      appDestinations: readAppDestinations(r),
     },
     failover: {
       initialReconnectDelayMs: r.int("failoverInitialReconnectDelayMs", 10, { min: 1, max: 60000 }),
@@ -582,6 +589,87 @@ export function zkPathProblem(path: string): string | undefined {
     return `segment "${odd}" has other characters`;
   }
   return segments[0] === "zookeeper" ? "its first segment is zookeeper" : undefined;
+}
+
+/** appDestinations' default: every destination, as before the setting existed. */
+export const ALL_DESTINATIONS = ">";
+
+const APP_DESTINATIONS_ALLOWED =
+  'ActiveMQ destination patterns such as orders.>, billing.* or events: segments separated by ".", each a name ' +
+  'of letters, digits and _ - : / # @ ~ + = ! %, or "*" (any one segment), or ">" as the last segment (any ' +
+  'number of segments); the first segment a name, and no "ActiveMQ." prefix (the broker\'s own destinations); ' +
+  'no spaces or commas; ">" alone (every destination, the default) only on its own';
+
+/** The application's destination patterns (appDestinations); unset or an empty list: [">"]. */
+function readAppDestinations(r: Reader): readonly string[] {
+  // Destination names are case-sensitive to the broker: Orders.> and orders.> are two patterns, not a repeat.
+  const items = r.list("appDestinations", undefined, undefined, { caseSensitive: true });
+  if (items === undefined) {
+    return [ALL_DESTINATIONS];
+  }
+  for (const item of items) {
+    const problem = destinationPatternProblem(item);
+    if (problem !== undefined) {
+      r.problem("appDestinations", item, `${APP_DESTINATIONS_ALLOWED} (here: ${problem})`);
+    } else if (item === ALL_DESTINATIONS && items.length > 1) {
+      r.problem(
+        "appDestinations",
+        item,
+        `${APP_DESTINATIONS_ALLOWED} (here: ">" is listed with other patterns, which it already covers)`,
+      );
+    }
+  }
+  return items;
+}
+
+/** Letters and digits of any script, and a few signs: nothing the broker, XML or Spring placeholders read. */
+const DESTINATION_NAME_SEGMENT = /^[\p{L}\p{N}_:/#@~+=!%-]+$/u;
+
+/**
+ * What is wrong with an ActiveMQ destination pattern for an authorizationEntry, if anything. The broker splits a
+ * name at "." and knows two wildcards, each a whole segment: "*" for one segment and ">" for the rest (org.apache.
+ * activemq.filter.DestinationFilter); "ord*" is a plain name to it. A comma would make a composite destination and
+ * "?" start destination options, so neither may appear.
+ */
+export function destinationPatternProblem(pattern: string): string | undefined {
+  if (pattern === "") {
+    return "it is empty";
+  }
+  if (/\s/u.test(pattern)) {
+    return "it has a space (or other white space)";
+  }
+  if (pattern.includes(",")) {
+    return "it has a comma (list each pattern as an item of its own)";
+  }
+  if (pattern === ALL_DESTINATIONS) {
+    return undefined;
+  }
+  const segments = pattern.split(".");
+  if (segments.includes("")) {
+    return 'it has an empty segment (".." or a "." at either end)';
+  }
+  if (pattern.startsWith("ActiveMQ.")) {
+    return 'it starts with "ActiveMQ.", the broker\'s own destinations (advisory topics, ActiveMQ.DLQ)';
+  }
+  if (segments[0] === "*" && segments.length > 1) {
+    return 'its first segment is "*", which reaches the broker\'s own ActiveMQ.* destinations too';
+  }
+  const last = segments.length - 1;
+  for (const [i, segment] of segments.entries()) {
+    if (segment === "*" || (segment === ">" && i === last)) {
+      continue;
+    }
+    if (segment === ">") {
+      return '">" is not its last segment';
+    }
+    if (segment.includes("*") || segment.includes(">")) {
+      return `segment "${segment}" has a wildcard inside it (a wildcard is a whole segment)`;
+    }
+    if (!DESTINATION_NAME_SEGMENT.test(segment)) {
+      return `segment "${segment}" has other characters`;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -816,8 +904,16 @@ class Reader {
     return text.replace(/\/+$/, "");
   }
 
-  /** A list given as a JSON array (pulumi config set --path key[0] …) or as comma-separated text. */
-  list(key: string, itemPattern?: RegExp, itemAllowed?: string): string[] | undefined {
+  /**
+   * A list given as a JSON array (pulumi config set --path key[0] …) or as comma-separated text. A value listed twice
+   * is refused, in any case unless caseSensitive.
+   */
+  list(
+    key: string,
+    itemPattern?: RegExp,
+    itemAllowed?: string,
+    options: { caseSensitive?: boolean } = {},
+  ): string[] | undefined {
     const text = this.text(key);
     if (text === undefined) {
       return undefined;
@@ -844,10 +940,11 @@ class Reader {
     }
     const seen = new Set<string>();
     for (const item of items as string[]) {
-      if (seen.has(item.toLowerCase())) {
+      const folded = options.caseSensitive ? item : item.toLowerCase();
+      if (seen.has(folded)) {
         this.problem(key, item, "each value once (it is listed twice)");
       }
-      seen.add(item.toLowerCase());
+      seen.add(folded);
     }
     if (itemPattern) {
       for (const item of items as string[]) {

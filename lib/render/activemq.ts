@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { ACTIVEMQ, SHARED_STORE } from "../layout";
 import { ClusterFacts, ClusterSecrets, inNodeOrder, NodeFacts } from "../facts";
-import { StackSettings } from "../settings";
+import { ALL_DESTINATIONS, StackSettings } from "../settings";
 import { zookeeperConnect } from "../urls";
 
 const XML_HEADER =
@@ -139,32 +139,57 @@ export function renderSystemUsage(settings: StackSettings): string {
 export const APP_GROUP = "users";
 export const ADMIN_GROUP = "admins";
 
+/** The advisory topics: every OpenWire client needs them (renderAuthorizationPlugin says why). */
+export const ADVISORY_TOPICS = "ActiveMQ.Advisory.>";
+
+/** An attribute value between double quotes: the patterns are validated, this only keeps the XML well-formed. */
+function attributeValue(value: string): string {
+  return value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;");
+}
+
 /**
  * Who may do what, per destination. ActiveMQ adds up the entries that match a destination (DefaultAuthorizationMap
- * takes the union of their groups); no entry can take away what a wider one grants. The application's destinations
- * have names this stack does not know, so its group's grant is `>`, and that covers ActiveMQ.DLQ and the advisory
- * topics as well: over OpenWire both groups may do everything. The grant includes admin because a destination is
- * created on first use only for a user with the admin right on it, and before 5.19.8 the broker creates advisory
- * topics in the name of the client whose action they report. What the split gives today is a separate operator
- * identity; the README ("Security defaults") says what it would take to confine the application.
+ * takes the union of their groups); no entry can take away what a wider one grants. The grants include admin
+ * because a destination is created on first use only for a user with the admin right on it.
+ *
+ * appDestinations [">"] (the default): the application's destinations have names this stack does not know, so
+ * both groups get everything on `>`, which covers ActiveMQ.DLQ and the advisory topics as well. This text is the
+ * one rendered before the setting existed, so a stack that leaves it unset keeps its activemq.xml.
+ *
+ * Any other list confines the application's group: the operators' group alone gets `>`, and the application's group
+ * gets its patterns (queues and topics), plus what every OpenWire client needs: the advisory topics (before 5.19.8
+ * the broker creates them in the name of the client whose action they report) and temporary destinations.
+ * ActiveMQConnection reads ActiveMQ.Advisory.TempQueue,ActiveMQ.Advisory.TempTopic as one composite destination,
+ * and for a composite the map keeps only the entries that match every part, so one entry must cover both: the
+ * `ActiveMQ.Advisory.>` one does. The README ("Security defaults") says what confinement does not stop.
  */
-export function renderAuthorizationPlugin(): string {
-  const groups = `${ADMIN_GROUP},${APP_GROUP}`;
-  const rights = `read="${groups}" write="${groups}" admin="${groups}"`;
+export function renderAuthorizationPlugin(appDestinations: readonly string[]): string {
+  const rights = (groups: string) => `read="${groups}" write="${groups}" admin="${groups}"`;
+  const both = rights(`${ADMIN_GROUP},${APP_GROUP}`);
+  const entry = (kind: "queue" | "topic", pattern: string, granted: string) =>
+    `              <authorizationEntry ${kind}="${attributeValue(pattern)}" ${granted}/>\n`;
+  const everyone = appDestinations.length === 1 && appDestinations[0] === ALL_DESTINATIONS;
+  const entries = everyone
+    ? entry("queue", ">", both) + entry("topic", ">", both)
+    : entry("queue", ">", rights(ADMIN_GROUP)) +
+      entry("topic", ">", rights(ADMIN_GROUP)) +
+      appDestinations
+        .map((p) => entry("queue", p, rights(APP_GROUP)) + entry("topic", p, rights(APP_GROUP)))
+        .join("") +
+      entry("topic", ADVISORY_TOPICS, rights(APP_GROUP));
   return (
     `      <authorizationPlugin>\n        <map>\n          <authorizationMap>\n` +
     `            <authorizationEntries>\n` +
-    `              <authorizationEntry queue=">" ${rights}/>\n` +
-    `              <authorizationEntry topic=">" ${rights}/>\n` +
+    entries +
     `            </authorizationEntries>\n` +
     `            <tempDestinationAuthorizationEntry>\n` +
-    `              <tempDestinationAuthorizationEntry ${rights}/>\n` +
+    `              <tempDestinationAuthorizationEntry ${both}/>\n` +
     `            </tempDestinationAuthorizationEntry>\n` +
     `          </authorizationMap>\n        </map>\n      </authorizationPlugin>\n`
   );
 }
 
-/** Two logins: the application's, and the operators' (the console's user and password). */
+/** Two logins: the application's, and the operators' (the console's user and password), and what each may do. */
 export function renderPlugins(settings: StackSettings): string {
   const a = settings.activemq;
   if (a.brokerUser === a.consoleUser) {
@@ -177,7 +202,7 @@ export function renderPlugins(settings: StackSettings): string {
     `          <authenticationUser username="\${activemq.username}" password="\${activemq.password}" groups="${APP_GROUP}"/>\n` +
     `          <authenticationUser username="\${activemq.adminUsername}" password="\${activemq.adminPassword}" groups="${ADMIN_GROUP}"/>\n` +
     `        </users>\n      </simpleAuthenticationPlugin>\n` +
-    renderAuthorizationPlugin() +
+    renderAuthorizationPlugin(a.appDestinations) +
     `    </plugins>\n`
   );
 }

@@ -453,6 +453,102 @@ void describe("lib/render/activemq authorization", () => {
     assert.equal(plugins(kaha), plugins(xml));
   });
 
+  /** The authorizationEntries element of a broker element, exactly as rendered. */
+  function authorizationEntries(text: string): string | undefined {
+    return /^ *<authorizationEntries>\n[\s\S]*?<\/authorizationEntries>\n/m.exec(text)?.[0];
+  }
+  const plugins = (text: string) => /<plugins>[\s\S]*<\/plugins>/.exec(text)?.[0];
+  const brokerOf = (raw: RawSettings, extra: Partial<typeof facts> = {}) =>
+    renderBrokerElement(settingsOf(raw), { ...facts, ...extra }, facts.nodes[0] as NodeFacts);
+
+  void it('appDestinations [">"] (the default): both groups on every queue and topic, as before the setting', () => {
+    const both = 'read="admins,users" write="admins,users" admin="admins,users"';
+    assert.equal(
+      authorizationEntries(xml),
+      "            <authorizationEntries>\n" +
+        `              <authorizationEntry queue=">" ${both}/>\n` +
+        `              <authorizationEntry topic=">" ${both}/>\n` +
+        "            </authorizationEntries>\n",
+    );
+    // Set explicitly, or as Pulumi.yaml's empty list, it renders the very same text: no host restarts for it.
+    for (const given of ['[">"]', "[]", ">"]) {
+      assert.equal(brokerOf({ appDestinations: given }), xml, given);
+    }
+  });
+
+  void it('appDestinations ["orders.>", "billing.*"]: admins on everything, users on their patterns, the advisories and temporary destinations', () => {
+    const broker = brokerOf({ appDestinations: '["orders.>", "billing.*"]' });
+    const admins = 'read="admins" write="admins" admin="admins"';
+    const users = 'read="users" write="users" admin="users"';
+    assert.equal(
+      authorizationEntries(broker),
+      "            <authorizationEntries>\n" +
+        `              <authorizationEntry queue=">" ${admins}/>\n` +
+        `              <authorizationEntry topic=">" ${admins}/>\n` +
+        `              <authorizationEntry queue="orders.>" ${users}/>\n` +
+        `              <authorizationEntry topic="orders.>" ${users}/>\n` +
+        `              <authorizationEntry queue="billing.*" ${users}/>\n` +
+        `              <authorizationEntry topic="billing.*" ${users}/>\n` +
+        `              <authorizationEntry topic="ActiveMQ.Advisory.>" ${users}/>\n` +
+        "            </authorizationEntries>\n",
+    );
+    // Temporary destinations stay open to both groups (request/reply), and the logins do not change.
+    const both = 'read="admins,users" write="admins,users" admin="admins,users"';
+    assert.ok(
+      broker.includes(
+        "            <tempDestinationAuthorizationEntry>\n" +
+          `              <tempDestinationAuthorizationEntry ${both}/>\n` +
+          "            </tempDestinationAuthorizationEntry>\n",
+      ),
+      broker,
+    );
+    // Only the entries differ from the default's plugins.
+    assert.equal(
+      plugins(broker)?.replace(authorizationEntries(broker) as string, ""),
+      plugins(xml)?.replace(authorizationEntries(xml) as string, ""),
+    );
+    assert.equal(countOf(broker, /<authorizationPlugin>/), 1);
+  });
+
+  void it("one confined pattern gets a queue and a topic entry; several keep the setting's order", () => {
+    const entries = (raw: string) =>
+      [
+        ...(authorizationEntries(brokerOf({ appDestinations: raw })) as string).matchAll(
+          /<authorizationEntry ([^/]*)\/>/g,
+        ),
+      ].map((m) => attributesOf(m[1] as string));
+    const users = { read: "users", write: "users", admin: "users" };
+    const admins = { read: "admins", write: "admins", admin: "admins" };
+    assert.deepStrictEqual(entries('["events"]'), [
+      { queue: ">", ...admins },
+      { topic: ">", ...admins },
+      { queue: "events", ...users },
+      { topic: "events", ...users },
+      { topic: "ActiveMQ.Advisory.>", ...users },
+    ]);
+    // The setting's order, whatever it is (the union does not depend on it, the text does).
+    assert.deepStrictEqual(
+      entries('["billing.*", "orders.>"]').map((e) =>
+        e.queue !== undefined ? `queue ${e.queue}` : `topic ${e.topic}`,
+      ),
+      [
+        "queue >",
+        "topic >",
+        "queue billing.*",
+        "topic billing.*",
+        "queue orders.>",
+        "topic orders.>",
+        "topic ActiveMQ.Advisory.>",
+      ],
+    );
+  });
+
+  void it("confines the same way in shared-kahadb", () => {
+    const raw = { appDestinations: '["orders.>", "billing.*"]' };
+    const kaha = brokerOf({ ...raw, haMode: "shared-kahadb" }, { sharedStoreHost: "fs-1.efs.example" });
+    assert.equal(plugins(kaha), plugins(brokerOf(raw)));
+  });
+
   void it("refuses a console user named like the application user (the broker would keep only one)", () => {
     // The settings refuse this first (settings.test.ts); the renderer still guards against it on its own.
     const s = {

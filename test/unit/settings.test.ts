@@ -109,6 +109,7 @@ void describe("lib/settings parseSettings", () => {
         // Pulumi.yaml: 2 x zkSessionTimeoutMs + 1 s = 2 × 2 s + 1 s.
         restartDelaySeconds: 5,
         lockKeepAlivePeriodMs: 2000,
+        appDestinations: [">"],
       },
       failover: { initialReconnectDelayMs: 10, maxReconnectDelayMs: 100, connectionTimeoutMs: 1000 },
       testOnlyAllowUnsupportedActiveMq: false,
@@ -840,6 +841,119 @@ void describe("lib/settings parseSettings", () => {
         assert.equal(accepted({ zkPath: good }).activemq.zkPath, good);
       });
     }
+  });
+
+  void describe("appDestinations", () => {
+    /** The allowed part of every appDestinations problem, word for word. */
+    const ALLOWED =
+      'ActiveMQ destination patterns such as orders.>, billing.* or events: segments separated by ".", each a name ' +
+      'of letters, digits and _ - : / # @ ~ + = ! %, or "*" (any one segment), or ">" as the last segment (any ' +
+      'number of segments); the first segment a name, and no "ActiveMQ." prefix (the broker\'s own destinations); ' +
+      'no spaces or commas; ">" alone (every destination, the default) only on its own';
+    const asJson = (items: readonly string[]) => ({ appDestinations: JSON.stringify(items) });
+
+    void it('defaults to [">"] when unset, empty or an empty list (Pulumi.yaml\'s default)', () => {
+      for (const raw of [{}, { appDestinations: "" }, { appDestinations: "[]" }, asJson([">"])]) {
+        assert.deepStrictEqual(accepted(raw).activemq.appDestinations, [">"], JSON.stringify(raw));
+      }
+    });
+
+    void it("reads a JSON array and comma-separated text, keeping the order", () => {
+      assert.deepStrictEqual(accepted(asJson(["orders.>", "billing.*", "events"])).activemq.appDestinations, [
+        "orders.>",
+        "billing.*",
+        "events",
+      ]);
+      assert.deepStrictEqual(
+        accepted({ appDestinations: "orders.>, billing.*,events" }).activemq.appDestinations,
+        ["orders.>", "billing.*", "events"],
+      );
+    });
+
+    for (const good of [
+      "orders.>",
+      "billing.*",
+      "events",
+      "*",
+      "eu.orders.*.priority",
+      "eu.*.*.>",
+      "a-b_c:d/e#f@g~h+i=j!k%l.>",
+      "Bestellungen.Größe.>",
+      "2024.q1",
+      "activemq.events", // the broker's own prefix is ActiveMQ., case and all
+      "ActiveMQ",
+    ]) {
+      void it(`accepts ${JSON.stringify(good)}`, () => {
+        assert.deepStrictEqual(accepted(asJson([good])).activemq.appDestinations, [good]);
+      });
+    }
+
+    void it("tells patterns apart by case, as the broker does", () => {
+      assert.deepStrictEqual(accepted(asJson(["Orders.>", "orders.>"])).activemq.appDestinations, [
+        "Orders.>",
+        "orders.>",
+      ]);
+    });
+
+    for (const [bad, why] of [
+      ["", "it is empty"],
+      ["orders .>", "it has a space (or other white space)"],
+      [" orders.>", "it has a space (or other white space)"],
+      ["orders.\t>", "it has a space (or other white space)"],
+      ["orders.>,billing.*", "it has a comma (list each pattern as an item of its own)"],
+      [
+        "ActiveMQ.DLQ",
+        'it starts with "ActiveMQ.", the broker\'s own destinations (advisory topics, ActiveMQ.DLQ)',
+      ],
+      [
+        "ActiveMQ.Advisory.>",
+        'it starts with "ActiveMQ.", the broker\'s own destinations (advisory topics, ActiveMQ.DLQ)',
+      ],
+      ["orders..eu", 'it has an empty segment (".." or a "." at either end)'],
+      [".orders", 'it has an empty segment (".." or a "." at either end)'],
+      ["orders.", 'it has an empty segment (".." or a "." at either end)'],
+      ["*.orders", 'its first segment is "*", which reaches the broker\'s own ActiveMQ.* destinations too'],
+      ["*.>", 'its first segment is "*", which reaches the broker\'s own ActiveMQ.* destinations too'],
+      ["orders.>.eu", '">" is not its last segment'],
+      [">.orders", '">" is not its last segment'],
+      ["ord*", 'segment "ord*" has a wildcard inside it (a wildcard is a whole segment)'],
+      ["orders.eu*", 'segment "eu*" has a wildcard inside it (a wildcard is a whole segment)'],
+      ["orders.>>", 'segment ">>" has a wildcard inside it (a wildcard is a whole segment)'],
+      ["orders.a>", 'segment "a>" has a wildcard inside it (a wildcard is a whole segment)'],
+      ["orders?consumer.prefetchSize=1", 'segment "orders?consumer" has other characters'],
+      ["orders.${activemq.password}", 'segment "${activemq" has other characters'],
+      ["orders.<x", 'segment "<x" has other characters'],
+      ["orders&billing", 'segment "orders&billing" has other characters'],
+      ['orders."x"', 'segment ""x"" has other characters'],
+    ] as const) {
+      void it(`refuses ${JSON.stringify(bad)} (${why})`, () => {
+        assert.deepStrictEqual(problemsOf(asJson([bad])), [
+          `appDestinations: got "${bad}"; allowed: ${ALLOWED} (here: ${why})`,
+        ]);
+      });
+    }
+
+    void it('refuses ">" together with other patterns (it already covers them)', () => {
+      assert.deepStrictEqual(problemsOf(asJson(["orders.>", ">"])), [
+        `appDestinations: got ">"; allowed: ${ALLOWED} (here: ">" is listed with other patterns, which it already covers)`,
+      ]);
+    });
+
+    void it("refuses a pattern listed twice, and reports every bad item of a list", () => {
+      assert.deepStrictEqual(problemsOf(asJson(["orders.>", "orders.>"])), [
+        'appDestinations: got "orders.>"; allowed: each value once (it is listed twice)',
+      ]);
+      assert.deepStrictEqual(problemsOf(asJson(["ord*", "orders.>", "ActiveMQ.DLQ"])), [
+        `appDestinations: got "ord*"; allowed: ${ALLOWED} (here: segment "ord*" has a wildcard inside it (a wildcard is a whole segment))`,
+        `appDestinations: got "ActiveMQ.DLQ"; allowed: ${ALLOWED} (here: it starts with "ActiveMQ.", the broker's own destinations (advisory topics, ActiveMQ.DLQ))`,
+      ]);
+    });
+
+    void it("refuses a value that is not a list of strings", () => {
+      assert.deepStrictEqual(problemsOf({ appDestinations: '["orders.>", 3]' }), [
+        'appDestinations: got "["orders.>", 3]"; allowed: a list of strings: a JSON array or comma-separated text',
+      ]);
+    });
   });
 
   void describe("tags AWS refuses, and tags the program would overwrite", () => {

@@ -17,6 +17,9 @@ function settingsOf(raw: RawSettings): StackSettings {
   return parseSettings({ activemqSha512: "a".repeat(128), zookeeperSha512: "b".repeat(128), ...raw });
 }
 
+/** appDestinations that confine the application's user: entries for each pattern, and the advisory topics. */
+const CONFINED = '["orders.>", "billing.*"]';
+
 /** The broker element of node 1, with a check that the elements this file is about are in it. */
 function brokerWithLimitsAndAuthorization(settings: StackSettings): string {
   const facts = factsFor(3, { sharedStoreHost: "fs-1.efs.example" });
@@ -91,6 +94,18 @@ void describe("lib/render/activemq against the ActiveMQ 5.16.8 schema (xmllint)"
     }
   });
 
+  void it("validates a confined application (appDestinations), both modes", () => {
+    for (const raw of [
+      { appDestinations: CONFINED },
+      { haMode: "shared-kahadb", appDestinations: CONFINED },
+      { appDestinations: '["events"]' },
+    ]) {
+      const broker = brokerWithLimitsAndAuthorization(settingsOf(raw));
+      assert.ok(broker.includes('<authorizationEntry topic="ActiveMQ.Advisory.>"'), "not confined");
+      assertValid(broker, JSON.stringify(raw));
+    }
+  });
+
   void it("rejects a misspelt authorizationEntry or tempUsage attribute", () => {
     const broker = brokerWithLimitsAndAuthorization(settingsOf({}));
     for (const [from, to, error] of [
@@ -125,6 +140,7 @@ void describe("lib/render/activemq against the ActiveMQ 5.16.8 schema (xmllint)"
     for (const [name, settings] of [
       ["replicated-leveldb", settingsOf({})],
       ["shared-kahadb", settingsOf({ haMode: "shared-kahadb", consoleCidrs: "203.0.113.0/24" })],
+      ["replicated-leveldb, confined", settingsOf({ appDestinations: CONFINED })],
     ] as const) {
       const facts = factsFor(3, { sharedStoreHost: "fs-1.efs.example" });
       for (const node of facts.nodes) {
@@ -196,6 +212,17 @@ void describe("lib/render/activemq in shared-kahadb against a 5.17+ broker schem
       const r = spawnSync("xmllint", ["--noout", "--nonet", "--schema", schema, file], { encoding: "utf8" });
       assert.equal(r.status, 0, `${gib} GiB does not validate against ${version}:\n${r.stderr}`);
     }
+  });
+
+  void it("validates a confined application (appDestinations) in shared-kahadb", () => {
+    const broker = brokerWithLimitsAndAuthorization(
+      settingsOf({ haMode: "shared-kahadb", appDestinations: CONFINED }),
+    );
+    assert.ok(broker.includes('<authorizationEntry queue="billing.*" read="users"'), "not confined");
+    const file = path.join(dir, "confined.xml");
+    writeFileSync(file, broker);
+    const r = spawnSync("xmllint", ["--noout", "--nonet", "--schema", schema, file], { encoding: "utf8" });
+    assert.equal(r.status, 0, `the confined render does not validate against ${version}:\n${r.stderr}`);
   });
 
   void it("the 5.17 schema has no replicatedLevelDB: a LevelDB render is refused by it", () => {
