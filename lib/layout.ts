@@ -1,4 +1,4 @@
-// Where everything lives on a host. One place, so scripts (which receive these as arguments), rendered
+// Where everything lives on a host. One place, so scripts (which receive these as named inputs), rendered
 // files and tests agree. Software under /opt (a versioned directory and a symlink), data under /var/lib,
 // configuration under /etc. The services log to the journal; the broker's own activemq.log is in its data
 // directory.
@@ -25,6 +25,8 @@ export const ACTIVEMQ = {
   confDir: "/etc/activemq",
   envFile: "/etc/default/activemq",
   dataDir: "/var/lib/activemq",
+  /** The broker JVM's java.io.tmpdir (ACTIVEMQ_TMP). */
+  tmpDir: "/var/lib/activemq/tmp",
   unit: "activemq.service",
 } as const;
 

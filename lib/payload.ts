@@ -60,8 +60,9 @@ export function renderStepPayload(step: PlanStep, input: StepInput): string {
     base64Block('"$work/files/MANIFEST"', manifest === "" ? "" : manifest + "\n"),
     // Bounded on the host: a hung download or wait ends the step, and the error names the step and the host.
     // Its standard input is not the payload's: nothing it runs can swallow the lines after it.
-    `rc=0\nSTEP_ID=${shellQuote(step.id)} STEP_FILES="$work/files" timeout --kill-after=30 ${step.timeoutMinutes * 60} ` +
-      `bash "$work/step.sh"${input.args.map((a) => " " + shellQuote(a)).join("")} </dev/null || rc=$?\n`,
+    // The step's named inputs travel as its environment, each value single-quoted.
+    `rc=0\nSTEP_ID=${shellQuote(step.id)} STEP_FILES="$work/files"${inputAssignments(step, input)} ` +
+      `timeout --kill-after=30 ${step.timeoutMinutes * 60} bash "$work/step.sh" </dev/null || rc=$?\n`,
     `if ((rc == 124 || rc == 137)); then\n` +
       `  printf '[%s] ERROR: gave up after ${step.timeoutMinutes} minutes\\n' ${shellQuote(step.id)} >&2\n` +
       `fi\n`,
@@ -71,6 +72,36 @@ export function renderStepPayload(step: PlanStep, input: StepInput): string {
       `fi\n`,
   ];
   return parts.join("");
+}
+
+/** Names a step input may not take: the payload's own, and those the shell or the loader give a meaning. */
+const RESERVED_INPUT_NAMES = new Set([
+  "STEP_ID",
+  "STEP_FILES",
+  "PATH",
+  "HOME",
+  "IFS",
+  "SHELL",
+  "USER",
+  "ENV",
+  "BASH_ENV",
+  "SHELLOPTS",
+  "BASHOPTS",
+  "PS4",
+  "LD_PRELOAD",
+  "LD_LIBRARY_PATH",
+]);
+
+/** ` NAME='value'` for every input, in the plan's order; a name that is not a plain shell name is a plan bug. */
+function inputAssignments(step: PlanStep, input: StepInput): string {
+  return Object.entries(input.inputs)
+    .map(([name, value]) => {
+      if (!/^[A-Z][A-Z0-9_]*$/.test(name) || RESERVED_INPUT_NAMES.has(name)) {
+        throw new Error(`step ${step.id}: "${name}" cannot name a step input`);
+      }
+      return ` ${name}=${shellQuote(value)}`;
+    })
+    .join("");
 }
 
 export function sha256(text: string): string {

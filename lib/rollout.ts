@@ -5,17 +5,16 @@
 // deployment, where there is nothing to wait for. Pure.
 import { PlanStep, StepInput } from "./plan";
 import { StackSettings } from "./settings";
+import { brokerPorts } from "./steps/broker";
 
 /** Node `node`'s rejoin step, and its input (it needs no facts: the hosts component renders it itself). */
 export function hostRejoinStep(settings: StackSettings, node: number): { step: PlanStep; input: StepInput } {
   const input: StepInput = {
-    args: [
-      String(node),
-      settings.haMode,
-      String(settings.ports.openwire),
-      String(settings.ports.replication),
-      String(settings.ports.zookeeperClient),
-    ],
+    inputs: {
+      SELF_INDEX: String(node),
+      ...brokerPorts(settings),
+      ZOOKEEPER_CLIENT_PORT: String(settings.ports.zookeeperClient),
+    },
     files: [],
   };
   const step: PlanStep = {

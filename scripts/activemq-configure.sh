@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
 # Writes the broker's configuration and unit; starts the broker, or restarts it when they changed. The master's
 # restart is deferred to activemq-settle.sh, which runs after every slave has restarted.
-# Usage: activemq-configure.sh HA_MODE OPENWIRE_PORT REPLICATION_PORT ACTIVEMQ_HOME
+# Inputs: HA_MODE, OPENWIRE_PORT, REPLICATION_PORT, ACTIVEMQ_HOME, ACTIVEMQ_USER, ACTIVEMQ_CONF_DIR, ACTIVEMQ_DATA_DIR,
+# ACTIVEMQ_TMP_DIR.
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-mode=$1 openwire=$2 replication=$3 home=$4
-ensure_system_user activemq /var/lib/activemq
-install -d -o activemq -g activemq -m 0750 /var/lib/activemq /var/lib/activemq/tmp /var/log/activemq
-install -d -o root -g activemq -m 0750 /etc/activemq
+require_inputs HA_MODE OPENWIRE_PORT REPLICATION_PORT ACTIVEMQ_HOME ACTIVEMQ_USER ACTIVEMQ_CONF_DIR ACTIVEMQ_DATA_DIR \
+  ACTIVEMQ_TMP_DIR
+mode=$HA_MODE openwire=$OPENWIRE_PORT replication=$REPLICATION_PORT home=$ACTIVEMQ_HOME user=$ACTIVEMQ_USER
+ensure_system_user "$user" "$ACTIVEMQ_DATA_DIR"
+install -d -o "$user" -g "$user" -m 0750 "$ACTIVEMQ_DATA_DIR" "$ACTIVEMQ_TMP_DIR"
+install -d -o root -g "$user" -m 0750 "$ACTIVEMQ_CONF_DIR"
 
 # The distribution's logging configuration comes along unchanged. Nothing else of its conf/ does: its sample
 # logins (admin/admin), keystores and JAAS files are not used by the rendered configuration.
 for name in log4j.properties log4j2.properties logging.properties java.security; do
   source="$home/conf/$name"
-  target="/etc/activemq/$name"
+  target="$ACTIVEMQ_CONF_DIR/$name"
   [[ -f "$source" ]] || continue
   if ! cmp -s "$source" "$target"; then
-    install -o root -g activemq -m 0640 "$source" "$target"
+    install -o root -g "$user" -m 0640 "$source" "$target"
     CHANGED_FILES+=("$target")
   fi
 done

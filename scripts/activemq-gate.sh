@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Readiness gate: exactly one broker of the group accepts clients; the others stand by.
-# Usage: activemq-gate.sh HA_MODE OPENWIRE_PORT REPLICATION_PORT INDEX=ADDRESS...
+# Inputs: HA_MODE, OPENWIRE_PORT, REPLICATION_PORT, NODES (INDEX=ADDRESS, space-separated).
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-openwire=$2
-shift 3
-nodes=("$@")
+require_inputs OPENWIRE_PORT NODES
+openwire=$OPENWIRE_PORT
+read -r -a nodes <<<"$NODES"
 report=""
 one_master() {
   local accepting=0 entry

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Applies a restart that activemq-configure.sh deferred (the master goes last), then waits until this broker is
 # master or a slave standing by. In replicated-leveldb it first heals an election that ZooKeeper restarts left
-# stuck (see below). Usage: activemq-settle.sh SELF_INDEX HA_MODE OPENWIRE_PORT REPLICATION_PORT INDEX=ADDRESS...
+# stuck (see below). Inputs: SELF_INDEX, HA_MODE, OPENWIRE_PORT, REPLICATION_PORT, NODES (INDEX=ADDRESS, space-separated).
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-self=$1 mode=$2 openwire=$3 replication=$4
-shift 4
-nodes=("$@")
+require_inputs SELF_INDEX HA_MODE OPENWIRE_PORT REPLICATION_PORT NODES
+self=$SELF_INDEX mode=$HA_MODE openwire=$OPENWIRE_PORT replication=$REPLICATION_PORT
+read -r -a nodes <<<"$NODES"
 service_healthy() { [[ "$(broker_role "$mode" "$openwire" "$replication")" =~ ^(master|slave)$ ]]; }
 group_serves() {
   local entry accepting=0

@@ -2,12 +2,13 @@
 # After AWS stopped and started this node's instance (a change of instance type): waits until the host is up and
 # every service installed on it has a role in its group again, so the next node's instance is stopped only then.
 # A blank host (a replacement that the provisioning has yet to build) has nothing to wait for.
-# Usage: host-rejoin.sh SELF_INDEX HA_MODE OPENWIRE_PORT REPLICATION_PORT ZOOKEEPER_CLIENT_PORT
+# Inputs: SELF_INDEX, HA_MODE, OPENWIRE_PORT, REPLICATION_PORT, ZOOKEEPER_CLIENT_PORT.
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-self=$1 mode=$2 openwire=$3 replication=$4 client_port=$5
+require_inputs SELF_INDEX HA_MODE OPENWIRE_PORT REPLICATION_PORT ZOOKEEPER_CLIENT_PORT
+self=$SELF_INDEX mode=$HA_MODE openwire=$OPENWIRE_PORT replication=$REPLICATION_PORT client_port=$ZOOKEEPER_CLIENT_PORT
 state=$(timeout 300 systemctl is-system-running --wait 2>/dev/null || true)
 case "$state" in
   running | degraded) ;;

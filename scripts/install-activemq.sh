@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs an ActiveMQ release like install-artifact.sh, then the extra jars its JDK 17 fixes need into
 # ACTIVEMQ_BASE/lib/optional (searched before the distribution's), each checked against its pinned SHA-1.
-# Usage: install-activemq.sh URL PIN HOME LINK KEYS_URL FINGERPRINTS BASE [JAR_URL JAR_SHA1]...
+# Inputs: those of install-artifact.sh, ACTIVEMQ_BASE, and EXTRA_JARS (URL and SHA-1 pairs, space-separated).
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-install_release "$1" "$2" "$3" "$4" "$5" "$6"
-base=$7
-shift 7
+require_inputs RELEASE_URL RELEASE_SHA512 RELEASE_HOME RELEASE_LINK RELEASE_KEYS_URL RELEASE_SIGNERS \
+  ACTIVEMQ_BASE EXTRA_JARS
+install_release "$RELEASE_URL" "$RELEASE_SHA512" "$RELEASE_HOME" "$RELEASE_LINK" "$RELEASE_KEYS_URL" "$RELEASE_SIGNERS"
+base=$ACTIVEMQ_BASE
+read -r -a jar_pins <<<"$EXTRA_JARS"
+set -- "${jar_pins[@]+"${jar_pins[@]}"}"
 optional="$base/lib/optional"
 install -d -m 0755 "$base" "$base/lib" "$optional"
 wanted=()

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # shared-kahadb: mounts the shared file system through a systemd mount unit (the broker's unit requires it, so
 # a broker never starts on an empty local directory) and prepares the KahaDB directory on it.
-# Usage: shared-mount.sh MOUNT_POINT MOUNT_UNIT KAHADB_DIR BROKER_USER
+# Inputs: MOUNT_POINT, MOUNT_UNIT, KAHADB_DIR, ACTIVEMQ_USER, ACTIVEMQ_DATA_DIR.
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-mount_point=$1 unit=$2 kahadb=$3 user=$4
+require_inputs MOUNT_POINT MOUNT_UNIT KAHADB_DIR ACTIVEMQ_USER ACTIVEMQ_DATA_DIR
+mount_point=$MOUNT_POINT unit=$MOUNT_UNIT kahadb=$KAHADB_DIR user=$ACTIVEMQ_USER
 if ! command -v mount.nfs4 >/dev/null; then
   apt_install nfs-common
 fi
-ensure_system_user "$user" /var/lib/activemq
+ensure_system_user "$user" "$ACTIVEMQ_DATA_DIR"
 install -d -m 0755 "$mount_point"
 apply_manifest
 if ((${#CHANGED_FILES[@]} > 0)); then

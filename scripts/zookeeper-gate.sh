@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Readiness gate: every ZooKeeper server answers and the ensemble has exactly one leader.
-# Usage: zookeeper-gate.sh CLIENT_PORT INDEX=ADDRESS...
+# Inputs: ZOOKEEPER_CLIENT_PORT, NODES (INDEX=ADDRESS, space-separated).
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-client_port=$1
-shift
-nodes=("$@")
+require_inputs ZOOKEEPER_CLIENT_PORT NODES
+client_port=$ZOOKEEPER_CLIENT_PORT
+read -r -a nodes <<<"$NODES"
 report=""
 healthy() {
   local leaders=0 bad=() entry mode

@@ -116,7 +116,7 @@ export function renderBrokerEnv(settings: StackSettings): string {
     ["ACTIVEMQ_BASE", ACTIVEMQ.base],
     ["ACTIVEMQ_CONF", ACTIVEMQ.confDir],
     ["ACTIVEMQ_DATA", ACTIVEMQ.dataDir],
-    ["ACTIVEMQ_TMP", `${ACTIVEMQ.dataDir}/tmp`],
+    ["ACTIVEMQ_TMP", ACTIVEMQ.tmpDir],
     ["ACTIVEMQ_OPTS", brokerJvmOptions(settings).join(" ")],
     ["ACTIVEMQ_SUNJMX_START", ""],
     ["ACTIVEMQ_SSL_OPTS", ""],

@@ -7,6 +7,16 @@ ARTIFACT_CACHE=/var/cache/amq-provision
 export DEBIAN_FRONTEND=noninteractive
 
 log() { printf '[%s] %s\n' "${STEP_ID:-step}" "$*"; }
+
+# require_inputs NAME...: the named inputs a step's script reads (lib/plan.ts hands them over as variables); a
+# missing one stops the step before it changes anything. An input may be empty.
+require_inputs() {
+  local name missing=()
+  for name in "$@"; do
+    [[ -v "$name" ]] || missing+=("$name")
+  done
+  ((${#missing[@]} == 0)) || die "missing inputs: ${missing[*]} (the plan must give them)"
+}
 # log_change: every change a step makes to a host is logged through here, so "changed:" tells a run that
 # changed something from one that changed nothing (the e2e idempotency check reads it).
 log_change() { log "changed: $*"; }

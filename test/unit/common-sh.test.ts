@@ -48,6 +48,21 @@ void describe("scripts/lib/common.sh", () => {
     }
   });
 
+  void describe("require_inputs", () => {
+    void it("passes when every named input is set, an empty one included", () => {
+      const r = bash("require_inputs A B && echo ok", [], { A: "1", B: "" });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, "ok\n");
+    });
+
+    void it("stops before anything else, naming every missing input", () => {
+      const r = bash("require_inputs A B C; echo reached", [], { B: "2" });
+      assert.equal(r.status, 1);
+      assert.equal(r.stdout, "");
+      assert.match(r.stderr, /ERROR: missing inputs: A C \(the plan must give them\)/);
+    });
+  });
+
   void describe("verify_signature", () => {
     let manager: ReleaseSigner;
     let other: ReleaseSigner;

@@ -44,7 +44,11 @@ function decode(payload: string): DecodedPayload {
   return { blocks, runLine: lines.find((l) => l.startsWith("STEP_ID=")) as string };
 }
 
-const unquotedArgs = (args: readonly string[]) => args.map((a) => ` '${a}'`).join("");
+/** The inputs as the payload assigns them (none of the plan's values holds a quote). */
+const assignments = (inputs: Readonly<Record<string, string>>) =>
+  Object.entries(inputs)
+    .map(([name, value]) => ` ${name}='${value}'`)
+    .join("");
 
 void describe("lib/payload", () => {
   void it("shellQuote survives a shell for any string (property)", () => {
@@ -99,6 +103,13 @@ void describe("lib/payload", () => {
 
   void it("runs payloads through bash on standard input as root", () => {
     assert.equal(REMOTE_COMMAND, "sudo bash -s");
+  });
+
+  void it("refuses an input name the shell would give a meaning to, or that is not a plain name", () => {
+    for (const name of ["PATH", "STEP_ID", "lower", "A-B", "1A"]) {
+      const s: PlanStep = { ...step("n3-host-ready"), input: () => ({ inputs: { [name]: "x" }, files: [] }) };
+      assert.throws(() => renderPayload(s, FACTS), new RegExp(`"${name}" cannot name a step input`));
+    }
   });
 
   void it("is deterministic: the same step and equal facts give the same payload", () => {
@@ -158,8 +169,8 @@ void describe("lib/payload", () => {
       assert.equal(decoded.get('"$work/files/MANIFEST"'), manifest);
       assert.equal(
         runLine,
-        `STEP_ID='${id}' STEP_FILES="$work/files" timeout --kill-after=30 ${s.timeoutMinutes * 60} ` +
-          `bash "$work/step.sh"${unquotedArgs(input.args)} </dev/null || rc=$?`,
+        `STEP_ID='${id}' STEP_FILES="$work/files"${assignments(input.inputs)} ` +
+          `timeout --kill-after=30 ${s.timeoutMinutes * 60} bash "$work/step.sh" </dev/null || rc=$?`,
       );
     });
   }
@@ -213,9 +224,8 @@ void describe("lib/payload", () => {
           'cp -R "$work/." "$OUT/extracted"',
           'printf %s "$STEP_ID" > "$OUT/step-id"',
           'printf %s "$STEP_FILES" > "$OUT/step-files"',
-          "shift",
-          ': > "$OUT/args"',
-          'for a in "$@"; do printf "%s\\n--\\n" "$a" >> "$OUT/args"; done',
+          // Every input the step got, as NAME=value lines (the plan's names are all upper case).
+          'env | grep -E "^[A-Z][A-Z0-9_]*=" | grep -vE "^(OUT|MODE|PATH|HOME|PWD|SHLVL|USER|LANG|TERM|STEP_ID|STEP_FILES)=" | sort > "$OUT/inputs"',
           "",
         ].join("\n"),
       );
@@ -259,7 +269,7 @@ void describe("lib/payload", () => {
     });
 
     for (const id of ["n2-activemq-configure", "n3-host-ready"]) {
-      void it(`extracts exactly the step's files and passes its arguments: ${id}`, () => {
+      void it(`extracts exactly the step's files and hands over its named inputs: ${id}`, () => {
         const s = step(id);
         const input = s.input(FACTS);
         const out = path.join(sandbox, id);
@@ -285,10 +295,13 @@ void describe("lib/payload", () => {
         assert.equal(readFileSync(path.join(out, "step-id"), "utf8"), id);
         const workdir = readFileSync(path.join(out, "workdir"), "utf8");
         assert.equal(readFileSync(path.join(out, "step-files"), "utf8"), `${workdir}/files`);
-        assert.equal(
-          readFileSync(path.join(out, "args"), "utf8"),
-          input.args.map((a) => `${a}\n--\n`).join(""),
-        );
+        const given = readFileSync(path.join(out, "inputs"), "utf8");
+        for (const [name, value] of Object.entries(input.inputs)) {
+          assert.ok(
+            given.split("\n").includes(`${name}=${value}`),
+            `${id} receives ${name}=${value}:\n${given}`,
+          );
+        }
         assert.ok(!existsSync(workdir), `the payload left ${workdir} behind`);
       });
     }

@@ -98,15 +98,19 @@ describe("lib/plan buildPlan", () => {
       assert.match(files[0]?.content ?? "", /^What=fs-1\.efs\.example:\/$/m);
     }
     const install = plan.find((s) => s.id === "n1-activemq-install") as PlanStep;
-    assert.equal(install.input(factsFor(3)).args.length, 7, "no extra jars outside replicated-leveldb");
+    assert.equal(
+      install.input(factsFor(3)).inputs.EXTRA_JARS,
+      "",
+      "no extra jars outside replicated-leveldb",
+    );
   });
 
   it("pins the signing keys the settings name instead of the release managers'", () => {
     const key = "0123 4567 89ab cdef 0123 4567 89AB CDEF 0123 4567";
     const zk = (
       planFor({ zookeeperSigningKeys: key }).find((s) => s.id === "n1-zookeeper-install") as PlanStep
-    ).input(factsFor(3)).args;
-    assert.equal(zk[5], "0123456789ABCDEF0123456789ABCDEF01234567");
+    ).input(factsFor(3)).inputs;
+    assert.equal(zk.RELEASE_SIGNERS, "0123456789ABCDEF0123456789ABCDEF01234567");
   });
 
   it("shared-kahadb with zookeeperDeploy keeps the ensemble", () => {
@@ -131,31 +135,30 @@ describe("lib/plan buildPlan", () => {
   it("downloads from the configured mirrors, signed by the release managers' keys, with the pinned checksum when given", () => {
     const pin = "a".repeat(128);
     const plan = planFor({ artifactBaseUrl: "https://mirror.example/apache/", zookeeperSha512: pin });
-    const zk = (plan.find((s) => s.id === "n1-zookeeper-install") as PlanStep).input(factsFor(3)).args;
-    assert.deepEqual(zk, [
-      "https://mirror.example/apache/zookeeper/zookeeper-3.8.6/apache-zookeeper-3.8.6-bin.tar.gz",
-      pin,
-      "/opt/apache-zookeeper-3.8.6-bin",
-      "/opt/zookeeper",
-      "https://mirror.example/apache/zookeeper/KEYS",
-      "3F7A1D16FA4217B1DC75E1C9FFE35B7F15DFA1BA,AF3D175EC05DB249738D01AC8D8C3C3ED0B02E66",
-    ]);
-    const amq = (plan.find((s) => s.id === "n1-activemq-install") as PlanStep).input(factsFor(3)).args;
-    assert.deepEqual(amq.slice(0, 7), [
-      "https://mirror.example/apache/activemq/5.16.8/apache-activemq-5.16.8-bin.tar.gz",
-      "",
-      "/opt/apache-activemq-5.16.8",
-      "/opt/activemq",
-      "https://mirror.example/apache/activemq/KEYS",
-      "1AA8CF92D409A73393D0B736BFF2EE42C8282E76,C8FFDCEEEEFACB320FB87B6587A7F75A6A8BA5FC",
-      "/opt/activemq-base",
-    ]);
+    const zk = (plan.find((s) => s.id === "n1-zookeeper-install") as PlanStep).input(factsFor(3)).inputs;
+    assert.deepEqual(zk, {
+      RELEASE_URL:
+        "https://mirror.example/apache/zookeeper/zookeeper-3.8.6/apache-zookeeper-3.8.6-bin.tar.gz",
+      RELEASE_SHA512: pin,
+      RELEASE_HOME: "/opt/apache-zookeeper-3.8.6-bin",
+      RELEASE_LINK: "/opt/zookeeper",
+      RELEASE_KEYS_URL: "https://mirror.example/apache/zookeeper/KEYS",
+      RELEASE_SIGNERS: "3F7A1D16FA4217B1DC75E1C9FFE35B7F15DFA1BA,AF3D175EC05DB249738D01AC8D8C3C3ED0B02E66",
+    });
+    const amq = (plan.find((s) => s.id === "n1-activemq-install") as PlanStep).input(factsFor(3)).inputs;
     // The JDK 17 fixes: two jars from the Maven mirror, each with its SHA-1 pin.
-    assert.equal(amq.length, 11);
-    assert.match(
-      amq[7] ?? "",
-      /^https:\/\/repo1\.maven\.org\/maven2\/com\/google\/guava\/failureaccess\/1\.0\.1\//,
-    );
-    assert.equal(amq[8], "1dcf1de382a0bf95a3d8b0849546c88bac1292c9");
+    const maven = "https://repo1.maven.org/maven2";
+    assert.deepEqual(amq, {
+      RELEASE_URL: "https://mirror.example/apache/activemq/5.16.8/apache-activemq-5.16.8-bin.tar.gz",
+      RELEASE_SHA512: "",
+      RELEASE_HOME: "/opt/apache-activemq-5.16.8",
+      RELEASE_LINK: "/opt/activemq",
+      RELEASE_KEYS_URL: "https://mirror.example/apache/activemq/KEYS",
+      RELEASE_SIGNERS: "1AA8CF92D409A73393D0B736BFF2EE42C8282E76,C8FFDCEEEEFACB320FB87B6587A7F75A6A8BA5FC",
+      ACTIVEMQ_BASE: "/opt/activemq-base",
+      EXTRA_JARS:
+        `${maven}/com/google/guava/failureaccess/1.0.1/failureaccess-1.0.1.jar 1dcf1de382a0bf95a3d8b0849546c88bac1292c9 ` +
+        `${maven}/org/apache/zookeeper/zookeeper/3.4.6/zookeeper-3.4.6.jar 01b2502e29da1ebaade2357cd1de35a855fa3755`,
+    });
   });
 });

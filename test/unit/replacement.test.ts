@@ -85,7 +85,13 @@ describe("replacement (mocked): a new host re-runs its node's steps and the gate
       );
       const { step, input } = hostRejoinStep(first.settings, n);
       assert.equal(unwrapSecret(c.inputs.stdin).value, renderStepPayload(step, input));
-      assert.deepEqual(input.args, [String(n), "replicated-leveldb", "61616", "61619", "2181"]);
+      assert.deepEqual(input.inputs, {
+        SELF_INDEX: String(n),
+        HA_MODE: "replicated-leveldb",
+        OPENWIRE_PORT: "61616",
+        REPLICATION_PORT: "61619",
+        ZOOKEEPER_CLIENT_PORT: "2181",
+      });
     });
   });
 

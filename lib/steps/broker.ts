@@ -1,0 +1,111 @@
+// The brokers: install (with 5.16.x's extra jars), configure one host at a time (the master's restart deferred),
+// settle, gate. Pure.
+import { ACTIVEMQ, activemqHome } from "../layout";
+import { PlanStep, StepInputs } from "../plan";
+import { StackSettings } from "../settings";
+import { renderActivemqXml, renderCredentialsProperties, renderJettyRealm } from "../render/activemq";
+import { renderJettyXml } from "../render/jetty";
+import { renderBrokerEnv, renderBrokerUnit } from "../render/services";
+import { LEVELDB_EXTRA_JARS, releaseInputs } from "./artifacts";
+import { managed, nodeList, nodeOf, onEveryNode, PlanContext, settleAndGate, step, stepId } from "./context";
+
+export function brokerSteps(ctx: PlanContext): PlanStep[] {
+  const s = ctx.settings;
+  const home = activemqHome(s.activemq.version);
+  // URL and SHA-1 pairs, space-separated.
+  const extraJars =
+    s.haMode === "replicated-leveldb"
+      ? LEVELDB_EXTRA_JARS.map((j) => `${s.mavenBaseUrl}/${j.path} ${j.sha1}`).join(" ")
+      : "";
+  const install = ctx.nodes.map((n) =>
+    step({
+      id: stepId(n, "activemq-install"),
+      node: n,
+      action: "activemq-install",
+      script: "install-activemq.sh",
+      description: `download, verify (digest and signature) and unpack ActiveMQ ${s.activemq.version} and its JDK 17 fixes`,
+      dependsOn: [stepId(n, "jdk")],
+      rerunWith: [],
+      timeoutMinutes: 15,
+      input: () => ({
+        inputs: {
+          ...releaseInputs(s, "activemq", home, ACTIVEMQ.link),
+          ACTIVEMQ_BASE: ACTIVEMQ.base,
+          EXTRA_JARS: extraJars,
+        },
+        files: [],
+      }),
+    }),
+  );
+  const configure = ctx.nodes.map((n) =>
+    step({
+      id: stepId(n, "activemq-configure"),
+      node: n,
+      action: "activemq-configure",
+      script: "activemq-configure.sh",
+      description:
+        "render activemq.xml, credentials, console and unit; start, or restart if changed (the master waits)",
+      dependsOn: [
+        stepId(n, "activemq-install"),
+        ...(s.zookeeper.deploy ? [stepId(ctx.last, "zookeeper-gate")] : []),
+        ...(s.haMode === "shared-kahadb" ? [stepId(n, "shared-mount")] : []),
+        ...(n > 1 ? [stepId(n - 1, "activemq-configure")] : []),
+      ],
+      rerunWith: [stepId(n, "activemq-install")],
+      timeoutMinutes: 10,
+      input: (facts) => {
+        // The broker reads its configuration as group activemq; secrets are not world-readable.
+        const conf = (name: string, content: string, mode: string) =>
+          managed(`${ACTIVEMQ.confDir}/${name}`, content, "root", ACTIVEMQ.user, mode);
+        return {
+          inputs: {
+            ...brokerPorts(s),
+            ACTIVEMQ_HOME: home,
+            ACTIVEMQ_USER: ACTIVEMQ.user,
+            ACTIVEMQ_CONF_DIR: ACTIVEMQ.confDir,
+            ACTIVEMQ_DATA_DIR: ACTIVEMQ.dataDir,
+            ACTIVEMQ_TMP_DIR: ACTIVEMQ.tmpDir,
+          },
+          files: [
+            conf("activemq.xml", renderActivemqXml(s, facts, nodeOf(facts, n)), "0640"),
+            conf("credentials.properties", renderCredentialsProperties(s, facts.secrets), "0640"),
+            ...(s.webConsole
+              ? [
+                  conf("jetty-realm.properties", renderJettyRealm(s, facts.secrets), "0640"),
+                  conf("jetty.xml", renderJettyXml(s), "0644"),
+                ]
+              : []),
+            managed(ACTIVEMQ.envFile, renderBrokerEnv(s), "root", "root", "0644"),
+            managed(`/etc/systemd/system/${ACTIVEMQ.unit}`, renderBrokerUnit(s), "root", "root", "0644"),
+          ],
+        };
+      },
+    }),
+  );
+  return [
+    ...install,
+    ...configure,
+    ...settleAndGate(ctx, {
+      service: "activemq",
+      settleScript: "activemq-settle.sh",
+      gateScript: "activemq-gate.sh",
+      gateDescription: "readiness gate: exactly one broker accepts clients, the others stand by",
+      inputs: (facts) => ({ ...brokerPorts(s), NODES: nodeList(facts) }),
+      // Replicated LevelDB elects its master through ZooKeeper, and a rolling ZooKeeper restart can leave that
+      // election stuck (activemq-settle.sh): every ZooKeeper change re-checks, and if need be heals, the brokers.
+      alsoAfter:
+        s.haMode === "replicated-leveldb" && s.zookeeper.deploy
+          ? onEveryNode(ctx, "zookeeper-configure")
+          : [],
+    }),
+  ];
+}
+
+/** What the broker scripts need to tell a broker's role: the mode and the two ports. */
+export function brokerPorts(settings: StackSettings): StepInputs {
+  return {
+    HA_MODE: settings.haMode,
+    OPENWIRE_PORT: String(settings.ports.openwire),
+    REPLICATION_PORT: String(settings.ports.replication),
+  };
+}
