@@ -1,7 +1,6 @@
 // Which ports open to whom: the security-group rules as data, one rule a port and source. Pure, so the rule set is
 // tested without Pulumi; components/security.ts turns each entry into one aws.vpc.SecurityGroupIngressRule.
 import { Cidr } from "./net";
-import { StackSettings } from "./settings";
 
 export type RuleSource =
   /** Members of the cluster's own security group. */
@@ -45,7 +44,24 @@ function rule(key: string, port: number, source: RuleSource, description: string
  * members only; OpenWire to members (for the readiness gate), the client blocks and client groups; SSH to the
  * SSH blocks; the web console only where consoleCidrs say. `sshCidrs` must be resolved by then.
  */
-export function clusterIngressRules(settings: StackSettings, sshCidrs: readonly Cidr[]): IngressRule[] {
+/** The settings the rules follow (StackSettings has them; settings.ts checks rule names with this module). */
+export interface FirewallSettings {
+  readonly haMode: "replicated-leveldb" | "shared-kahadb";
+  readonly ports: {
+    readonly openwire: number;
+    readonly replication: number;
+    readonly zookeeperClient: number;
+    readonly zookeeperPeer: number;
+    readonly zookeeperElection: number;
+    readonly console: number;
+  };
+  readonly zookeeper: { readonly deploy: boolean };
+  readonly clientCidrs?: readonly Cidr[];
+  readonly clientSecurityGroupIds: readonly string[];
+  readonly consoleCidrs: readonly Cidr[];
+}
+
+export function clusterIngressRules(settings: FirewallSettings, sshCidrs: readonly Cidr[]): IngressRule[] {
   const p = settings.ports;
   const cluster: RuleSource = { kind: "cluster" };
   const rules: IngressRule[] = [];

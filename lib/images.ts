@@ -1,6 +1,8 @@
 // The machine images each supported OS comes from, and the user its images log in as. Pure.
 import { Architecture } from "./instanceTypes";
-import { OperatingSystem } from "./settings";
+
+/** The operating systems the hosts can run. */
+export type OperatingSystem = "debian-12" | "ubuntu-24.04";
 
 export interface ImageChoice {
   /** AWS account that publishes the official images. */

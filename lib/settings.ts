@@ -2,7 +2,7 @@
 // from pulumi.Config, tests feed it from plain objects. A bad value is reported with the setting's name, the value
 // given and what is allowed, before any cloud resource exists.
 import { clusterIngressRules } from "./firewall";
-import { IMAGE_ARCHITECTURE } from "./images";
+import { IMAGE_ARCHITECTURE, OperatingSystem } from "./images";
 import {
   HOST_RESERVE,
   knownX86Families,
@@ -25,7 +25,7 @@ import {
   Product,
 } from "./versions";
 
-export type OperatingSystem = "debian-12" | "ubuntu-24.04";
+export type { OperatingSystem };
 export type ReplicationSync = "quorum_mem" | "quorum_disk" | "local_mem,remote_mem" | "local_disk,remote_mem";
 
 export interface Ports {

@@ -1,7 +1,7 @@
 // Where the releases come from and what makes them authentic: the Apache dist layout, the SHA-512 pin, the
 // signing keys, and the extra jars 5.16.x needs on JDK 17. Pure.
 import { StackSettings } from "../settings";
-import { StepInputs } from "../plan";
+import { StepInputs } from "./types";
 
 /**
  * Where a release artifact is in the Apache dist layout (its .sha512 and .asc beside it, the project's KEYS file

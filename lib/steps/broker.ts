@@ -1,7 +1,7 @@
 // The brokers: install (with 5.16.x's extra jars), configure one host at a time (the master's restart deferred),
 // settle, gate. Pure.
 import { ACTIVEMQ, activemqHome } from "../layout";
-import { PlanStep, StepInputs } from "../plan";
+import { PlanStep, StepInputs } from "./types";
 import { StackSettings } from "../settings";
 import { renderActivemqXml, renderCredentialsProperties, renderJettyRealm } from "../render/activemq";
 import { renderJettyXml } from "../render/jetty";

@@ -1,7 +1,7 @@
 // What every part of the plan builds its steps with: the settings, the nodes, and the helpers that name steps,
 // find a node's facts and declare managed files. Pure.
 import { ClusterFacts, NodeFacts } from "../facts";
-import { ManagedFile, PlanStep, StepInputs } from "../plan";
+import { ManagedFile, PlanStep, StepInputs } from "./types";
 import { StackSettings } from "../settings";
 
 export interface PlanContext {

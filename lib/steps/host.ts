@@ -1,5 +1,5 @@
 // The host: fit to provision, and a JDK. Pure.
-import { PlanStep } from "../plan";
+import { PlanStep } from "./types";
 import { JDK_PACKAGE } from "../versions";
 import { PlanContext, step, stepId } from "./context";
 

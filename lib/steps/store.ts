@@ -2,7 +2,7 @@
 // is each broker's own directory and needs no step.) Pure.
 import { ClusterFacts } from "../facts";
 import { ACTIVEMQ, SHARED_STORE } from "../layout";
-import { PlanStep } from "../plan";
+import { PlanStep } from "./types";
 import { renderSharedMountUnit } from "../render/storage";
 import { managed, PlanContext, step, stepId } from "./context";
 

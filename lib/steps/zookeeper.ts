@@ -1,6 +1,6 @@
 // The ZooKeeper ensemble: install, configure one host at a time (the leader's restart deferred), settle, gate.
 // Pure.
-import { PlanStep } from "../plan";
+import { PlanStep } from "./types";
 import { ZOOKEEPER, zookeeperHome } from "../layout";
 import { renderZookeeperUnit } from "../render/services";
 import { renderMyid, renderZooCfg } from "../render/zookeeper";
