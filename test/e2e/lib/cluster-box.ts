@@ -426,14 +426,15 @@ export async function withCountingClient(
   );
   const state = path.join(WORK, `acks-${Date.now()}.log`);
   const received = path.join(WORK, `received-${Date.now()}.log`);
+  // A queue of its own: a message of an earlier run that reappears (a consumed message redelivered after a
+  // failover) is not counted as this run's duplicate.
+  const queue = `e2e.${label.replace(/[^A-Za-z0-9]+/g, "-")}.${Date.now()}`;
   const user = settings.activemq.brokerUser;
   const password = facts.secrets.brokerPassword;
   const java = (mode: string, file: string): ChildProcess =>
-    spawn(
-      "java",
-      ["-cp", classpath.join(":"), "FailoverProbe", mode, url, user, password, "e2e.failover", file],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
+    spawn("java", ["-cp", classpath.join(":"), "FailoverProbe", mode, url, user, password, queue, file], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
   const ackLines = () =>
     existsSync(state)
       ? readFileSync(state, "utf8")
