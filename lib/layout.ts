@@ -30,6 +30,15 @@ export const ACTIVEMQ = {
   unit: "activemq.service",
 } as const;
 
+/** replicated-leveldb: the watchdog that heals a stuck master election (scripts/host/election-watchdog.sh). */
+export const ELECTION_WATCHDOG = {
+  script: "/usr/local/libexec/activemq-ha/election-watchdog",
+  unit: "activemq-election-watchdog.service",
+  timer: "activemq-election-watchdog.timer",
+  /** systemd's StateDirectory= under /var/lib. */
+  stateDirectory: "activemq-election-watchdog",
+} as const;
+
 /** shared-kahadb: where every host mounts the shared file system. */
 export const SHARED_STORE = {
   mountPoint: "/mnt/activemq-shared",

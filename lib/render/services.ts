@@ -1,5 +1,5 @@
 // systemd units and the broker's environment file, rendered as exact text. Pure.
-import { ACTIVEMQ, activemqHome, SHARED_STORE, ZOOKEEPER, zookeeperHome } from "../layout";
+import { ACTIVEMQ, activemqHome, ELECTION_WATCHDOG, SHARED_STORE, ZOOKEEPER, zookeeperHome } from "../layout";
 import { StackSettings } from "../settings";
 
 const HEADER = "# Rendered by the activemq-ha Pulumi program; pulumi up overwrites manual changes.\n";
@@ -123,6 +123,45 @@ export function renderBrokerEnv(settings: StackSettings): string {
     ["ACTIVEMQ_KILL_MAXSECONDS", "30"],
   ];
   return HEADER + vars.map(([k, v]) => `${k}="${v}"`).join("\n") + "\n";
+}
+
+/**
+ * replicated-leveldb: the election watchdog's oneshot service. It asks every broker's OpenWire port, so it knows
+ * the group's addresses; it runs as root because it may restart the broker.
+ */
+export function renderElectionWatchdogService(settings: StackSettings, addresses: readonly string[]): string {
+  const w = ELECTION_WATCHDOG;
+  return [
+    HEADER.trimEnd(),
+    "[Unit]",
+    "Description=Heal a stuck replicated LevelDB master election (restarts this broker only when it is the stuck elector)",
+    `After=${ACTIVEMQ.unit}`,
+    "",
+    "[Service]",
+    "Type=oneshot",
+    `StateDirectory=${w.stateDirectory}`,
+    `ExecStart=${w.script} ${settings.ports.openwire} /var/lib/${w.stateDirectory} ${addresses.join(" ")}`,
+    "TimeoutStartSec=60",
+    "",
+  ].join("\n");
+}
+
+/** Every 15 s from a minute after boot: a stuck election is healed within about 75 s of the last master. */
+export function renderElectionWatchdogTimer(): string {
+  return [
+    HEADER.trimEnd(),
+    "[Unit]",
+    "Description=Check the replicated LevelDB master election every 15 s",
+    "",
+    "[Timer]",
+    "OnBootSec=60",
+    "OnUnitActiveSec=15",
+    "AccuracySec=1",
+    "",
+    "[Install]",
+    "WantedBy=timers.target",
+    "",
+  ].join("\n");
 }
 
 export function renderBrokerUnit(settings: StackSettings): string {

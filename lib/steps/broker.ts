@@ -1,17 +1,25 @@
 // The brokers: install (with 5.16.x's extra jars), configure one host at a time (the master's restart deferred),
 // settle, gate. Pure.
-import { ACTIVEMQ, activemqHome } from "../layout";
+import { inNodeOrder } from "../facts";
+import { ACTIVEMQ, activemqHome, ELECTION_WATCHDOG } from "../layout";
 import { PlanStep, StepInputs } from "./types";
 import { StackSettings } from "../settings";
 import { renderActivemqXml, renderCredentialsProperties, renderJettyRealm } from "../render/activemq";
 import { renderJettyXml } from "../render/jetty";
-import { renderBrokerEnv, renderBrokerUnit } from "../render/services";
+import { readScript } from "../payload";
+import {
+  renderBrokerEnv,
+  renderBrokerUnit,
+  renderElectionWatchdogService,
+  renderElectionWatchdogTimer,
+} from "../render/services";
 import { LEVELDB_EXTRA_JARS, releaseInputs } from "./artifacts";
 import { managed, nodeList, nodeOf, onEveryNode, PlanContext, settleAndGate, step, stepId } from "./context";
 
 export function brokerSteps(ctx: PlanContext): PlanStep[] {
   const s = ctx.settings;
   const home = activemqHome(s.activemq.version);
+  const replicated = s.haMode === "replicated-leveldb";
   // URL and SHA-1 pairs, space-separated.
   const extraJars =
     s.haMode === "replicated-leveldb"
@@ -65,6 +73,8 @@ export function brokerSteps(ctx: PlanContext): PlanStep[] {
             ACTIVEMQ_CONF_DIR: ACTIVEMQ.confDir,
             ACTIVEMQ_DATA_DIR: ACTIVEMQ.dataDir,
             ACTIVEMQ_TMP_DIR: ACTIVEMQ.tmpDir,
+            // Empty outside replicated-leveldb: no watchdog there.
+            WATCHDOG_TIMER: replicated ? ELECTION_WATCHDOG.timer : "",
           },
           files: [
             conf("activemq.xml", renderActivemqXml(s, facts, nodeOf(facts, n)), "0640"),
@@ -77,6 +87,34 @@ export function brokerSteps(ctx: PlanContext): PlanStep[] {
               : []),
             managed(ACTIVEMQ.envFile, renderBrokerEnv(s), "root", "root", "0644"),
             managed(`/etc/systemd/system/${ACTIVEMQ.unit}`, renderBrokerUnit(s), "root", "root", "0644"),
+            ...(replicated
+              ? [
+                  managed(
+                    ELECTION_WATCHDOG.script,
+                    readScript("host/election-watchdog.sh"),
+                    "root",
+                    "root",
+                    "0755",
+                  ),
+                  managed(
+                    `/etc/systemd/system/${ELECTION_WATCHDOG.unit}`,
+                    renderElectionWatchdogService(
+                      s,
+                      inNodeOrder(facts.nodes).map((node) => node.privateIp),
+                    ),
+                    "root",
+                    "root",
+                    "0644",
+                  ),
+                  managed(
+                    `/etc/systemd/system/${ELECTION_WATCHDOG.timer}`,
+                    renderElectionWatchdogTimer(),
+                    "root",
+                    "root",
+                    "0644",
+                  ),
+                ]
+              : []),
           ],
         };
       },

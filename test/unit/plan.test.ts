@@ -1,6 +1,8 @@
 // The provisioning plan's shape: which steps exist in each mode, in what order, and what they depend on.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { buildPlan, PlanStep } from "../../lib/plan";
 import { parseSettings, RawSettings } from "../../lib/settings";
 import { factsFor } from "./helpers";
@@ -111,6 +113,43 @@ describe("lib/plan buildPlan", () => {
       planFor({ zookeeperSigningKeys: key }).find((s) => s.id === "n1-zookeeper-install") as PlanStep
     ).input(factsFor(3)).inputs;
     assert.equal(zk.RELEASE_SIGNERS, "0123456789ABCDEF0123456789ABCDEF01234567");
+  });
+
+  it("replicated-leveldb installs the election watchdog with each broker; shared-kahadb does not", () => {
+    const configure = (raw: RawSettings) =>
+      (planFor(raw).find((s) => s.id === "n2-activemq-configure") as PlanStep).input(factsFor(3));
+    const replicated = configure({});
+    const watchdog = replicated.files.filter((f) => /election-watchdog/.test(f.path));
+    assert.deepEqual(
+      watchdog.map((f) => [f.path, f.owner, f.mode]),
+      [
+        ["/usr/local/libexec/activemq-ha/election-watchdog", "root", "0755"],
+        ["/etc/systemd/system/activemq-election-watchdog.service", "root", "0644"],
+        ["/etc/systemd/system/activemq-election-watchdog.timer", "root", "0644"],
+      ],
+    );
+    assert.equal(
+      watchdog[0]?.content,
+      readFileSync(path.resolve(__dirname, "../../scripts/host/election-watchdog.sh"), "utf8"),
+    );
+    const addresses = factsFor(3)
+      .nodes.map((n) => n.privateIp)
+      .join(" ");
+    assert.match(
+      watchdog[1]?.content ?? "",
+      new RegExp(
+        `^ExecStart=/usr/local/libexec/activemq-ha/election-watchdog 61616 /var/lib/activemq-election-watchdog ${addresses.replace(/\./g, "\\.")}$`,
+        "m",
+      ),
+    );
+    assert.match(watchdog[2]?.content ?? "", /^OnUnitActiveSec=15$/m);
+    assert.equal(replicated.inputs.WATCHDOG_TIMER, "activemq-election-watchdog.timer");
+    const kahadb = configure({ haMode: "shared-kahadb" });
+    assert.deepEqual(
+      kahadb.files.filter((f) => /election-watchdog/.test(f.path)),
+      [],
+    );
+    assert.equal(kahadb.inputs.WATCHDOG_TIMER, "");
   });
 
   it("shared-kahadb with zookeeperDeploy keeps the ensemble", () => {

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# replicated-leveldb, installed on every host and run by activemq-election-watchdog.timer: heals a stuck master
+# election of ActiveMQ 5.16.8. ZooKeeper restarting under the brokers (a rolling zoo.cfg change, hosts restarted
+# one after another) can leave the electing broker waiting for good on a store position that never comes: it logs
+# "Not enough cluster members have reported their update positions yet" and no broker serves, until that broker
+# is restarted (seen in the cluster-in-a-box; restarting another broker did not help). Only the electing broker
+# logs that line, so each host can tell whether it is the one to restart.
+# Usage: election-watchdog.sh OPENWIRE_PORT STATE_DIR ADDRESS...   (every broker's address)
+set -euo pipefail
+
+port=$1 state=$2
+shift 2
+since_file="$state/no-master-since"
+# How long the group must have had no serving broker before this broker counts as stuck: normal elections take
+# seconds (the failover rounds measure 3-5 s), so a minute is well clear of them.
+STUCK_AFTER_SECONDS=60
+
+port_open() {
+  # shellcheck disable=SC2016 # expanded by the inner shell, from its arguments
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
+}
+
+for address in "$@"; do
+  if port_open "$address" "$port"; then
+    rm -f "$since_file"
+    exit 0
+  fi
+done
+now=$(date +%s)
+if [[ ! -f "$since_file" ]]; then
+  printf '%s\n' "$now" >"$since_file"
+  exit 0
+fi
+since=$(cat "$since_file")
+((now - since >= STUCK_AFTER_SECONDS)) || exit 0
+systemctl is-active --quiet activemq.service || exit 0
+# This broker's last word on the election, this boot.
+last=$(journalctl -b -u activemq.service -o cat --no-pager |
+  grep -E "Not enough cluster members|Promoted to master|Master started|Demoted to slave|Master stopped|Slave started|Slave stopped|Attaching to master" |
+  tail -n 1 || true)
+[[ "$last" == *"Not enough cluster members have reported their update positions yet"* ]] || exit 0
+echo "no broker of the group has served for $((now - since)) s and this broker's election waits on a position that never comes: restarting it"
+# A minute before the next attempt.
+printf '%s\n' "$now" >"$since_file"
+systemctl restart activemq.service
