@@ -37,6 +37,7 @@ import {
   chmodSync,
   rmSync,
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -47,6 +48,8 @@ import {
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import YAML from "yaml";
+import { requireTool } from "../support/tools";
 import {
   guardedChanges,
   hasDeployment,
@@ -287,7 +290,12 @@ function sandbox() {
   const dir = mkdtempSync(path.join(tmpdir(), "deploy-sh-"));
   mkdirSync(path.join(dir, "scripts/dev"), { recursive: true });
   mkdirSync(path.join(dir, "bin"));
-  for (const f of ["scripts/dev/deploy.sh", "scripts/dev/preview-guard.ts", "package.json"]) {
+  for (const f of [
+    "scripts/dev/deploy.sh",
+    "scripts/dev/ensure-deps.mjs",
+    "scripts/dev/preview-guard.ts",
+    "package.json",
+  ]) {
     copyFileSync(path.join(ROOT, f), path.join(dir, f));
   }
   symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
@@ -298,12 +306,17 @@ function sandbox() {
     "#!/usr/bin/env bash",
     'printf "%s\\n" "$*" >> "$FAKE_DIR/calls"',
     'case "$1 $2" in',
-    '  "stack select") exit 0 ;;',
+    '  "stack select") [[ ! -e "$FAKE_DIR/no-stack" ]] ;;',
+    '  "stack init")',
+    '    echo "backend=${PULUMI_BACKEND_URL:-unset} passphrase=${PULUMI_CONFIG_PASSPHRASE:-unset}" >> "$FAKE_DIR/calls" ;;',
+    '  "whoami --non-interactive")',
+    '    echo "cwd=$PWD" >> "$FAKE_DIR/calls"',
+    '    if [[ -e "$FAKE_DIR/logged-in" ]]; then echo alice; else echo "not logged in" >&2; exit 255; fi ;;',
     '  "stack export") cat "$FAKE_DIR/export.json" ;;',
     '  "preview --json")',
     '    echo "streaming=${PULUMI_ENABLE_STREAMING_JSON_PREVIEW:-unset}" >> "$FAKE_DIR/calls"',
     '    cat "$FAKE_DIR/preview.json"; exit "$(cat "$FAKE_DIR/preview.status")" ;;',
-    '  "up --yes") echo "updated" ;;',
+    '  "up --yes") echo "${PULUMI_CONFIG_PASSPHRASE:-unset}" > "$FAKE_DIR/up-passphrase"; echo "updated" ;;',
     '  *) echo "unexpected pulumi $*" >&2; exit 99 ;;',
     "esac",
   ].join("\n");
@@ -312,25 +325,77 @@ function sandbox() {
   return dir;
 }
 
-function deploy(exported: unknown, preview: unknown, previewStatus = 0, args: string[] = []) {
+interface DeployOptions {
+  /** PULUMI_BACKEND_URL; undefined: unset, so Pulumi.yaml's backend.url applies. Default: a file backend. */
+  backendUrl?: string | undefined;
+  /** PULUMI_CONFIG_PASSPHRASE; undefined: unset. Default: one is given. */
+  passphrase?: string | undefined;
+  /** The stack does not exist yet: `pulumi stack select` fails. */
+  newStack?: boolean;
+  /** `pulumi whoami` outside the project succeeds: the CLI is logged in to a backend. */
+  loggedIn?: boolean;
+  /** Run on a terminal (util-linux `script`) that is typed this. */
+  typed?: string;
+}
+
+function deploy(
+  exported: unknown,
+  preview: unknown,
+  previewStatus = 0,
+  args: string[] = [],
+  options: DeployOptions = {},
+) {
   const dir = sandbox();
   writeFileSync(path.join(dir, "export.json"), JSON.stringify(exported));
   writeFileSync(path.join(dir, "preview.json"), JSON.stringify(preview, null, 4));
   writeFileSync(path.join(dir, "preview.status"), String(previewStatus));
-  const run = spawnSync("bash", [path.join(dir, "scripts/dev/deploy.sh"), ...args], {
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      PATH: `${path.join(dir, "bin")}:${process.env.PATH ?? ""}`,
-      FAKE_DIR: dir,
-      PULUMI_BACKEND_URL: `file://${dir}/state`,
-      PULUMI_ENABLE_STREAMING_JSON_PREVIEW: "1",
-      STACK: "dev",
-    },
-  });
-  const calls = readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+  if (options.newStack) {
+    writeFileSync(path.join(dir, "no-stack"), "");
+  }
+  if (options.loggedIn) {
+    writeFileSync(path.join(dir, "logged-in"), "");
+  }
+  const { backendUrl, passphrase } = {
+    backendUrl: `file://${dir}/state`,
+    passphrase: "unit-test-passphrase",
+    ...options,
+  };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${path.join(dir, "bin")}:${process.env.PATH ?? ""}`,
+    FAKE_DIR: dir,
+    PULUMI_BACKEND_URL: backendUrl,
+    PULUMI_CONFIG_PASSPHRASE: passphrase,
+    PULUMI_ENABLE_STREAMING_JSON_PREVIEW: "1",
+    STACK: "dev",
+  };
+  for (const name of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"]) {
+    if (env[name] === undefined) {
+      delete env[name];
+    }
+  }
+  const command = ["bash", path.join(dir, "scripts/dev/deploy.sh"), ...args];
+  const run =
+    options.typed === undefined
+      ? spawnSync(command[0] as string, command.slice(1), {
+          encoding: "utf8",
+          env,
+          stdio: ["ignore", "pipe", "pipe"],
+        })
+      : spawnSync("script", ["-qec", command.join(" "), "/dev/null"], {
+          encoding: "utf8",
+          env,
+          input: options.typed,
+        });
+  const calls = existsSync(path.join(dir, "calls"))
+    ? readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n")
+    : [];
+  const stateDir = existsSync(path.join(dir, ".pulumi-state"));
+  const upPassphrase = existsSync(path.join(dir, "up-passphrase"))
+    ? readFileSync(path.join(dir, "up-passphrase"), "utf8").trim()
+    : undefined;
   rmSync(dir, { recursive: true, force: true }); // (removes the node_modules link, not what it points to)
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr, calls };
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr, calls, stateDir, upPassphrase };
 }
 
 describe("scripts/dev/deploy.sh with a stand-in pulumi", () => {
@@ -370,5 +435,119 @@ describe("scripts/dev/deploy.sh with a stand-in pulumi", () => {
     assert.ok(!run.calls.some((c) => c.startsWith("up")));
     assert.match(run.stderr, /pulumi preview failed \(exit 255\); nothing was changed/);
     assert.match(run.stderr, /nodeCount: deployed "3", got "5"/);
+  });
+});
+
+describe("scripts/dev/deploy.sh: state a new shell finds", () => {
+  it("Pulumi.yaml keeps the state in .pulumi-state/, which git ignores and deploy.sh names", () => {
+    const project = YAML.parse(readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
+      backend?: { url?: string };
+    };
+    assert.equal(project.backend?.url, "file://./.pulumi-state");
+    assert.ok(readFileSync(path.join(ROOT, ".gitignore"), "utf8").split("\n").includes(".pulumi-state/"));
+    assert.ok(
+      readFileSync(path.join(ROOT, "scripts/dev/deploy.sh"), "utf8").includes(
+        'project_state="file://./.pulumi-state"',
+      ),
+    );
+  });
+
+  it("without PULUMI_BACKEND_URL: the project's state, its directory made in the project", () => {
+    const run = deploy(EXPORT_NEW, {}, 0, [], { backendUrl: undefined });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^State: file:\/\/\.\/\.pulumi-state \(Pulumi\.yaml backend\.url\)$/m);
+    assert.ok(run.stateDir, "no .pulumi-state/ made");
+    assert.deepEqual(run.calls, ["stack select dev", "stack export --stack dev", "up --yes --stack dev"]);
+  });
+
+  it("local state without a passphrase and no terminal to ask on: stops before any pulumi command", () => {
+    const run = deploy(EXPORT_NEW, {}, 0, [], { backendUrl: undefined, passphrase: undefined });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /set PULUMI_CONFIG_PASSPHRASE/);
+    assert.deepEqual(run.calls, []);
+  });
+
+  it("a new stack, the CLI logged in nowhere: created in .pulumi-state/ and deployed", () => {
+    const run = deploy(EXPORT_NEW, {}, 0, [], { backendUrl: undefined, newStack: true });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(run.calls, [
+      "stack select dev",
+      "whoami --non-interactive",
+      "cwd=/",
+      "stack init dev",
+      "backend=unset passphrase=unit-test-passphrase",
+      "stack export --stack dev",
+      "up --yes --stack dev",
+    ]);
+  });
+
+  it("a new stack while the CLI is logged in: stops with exit 4, nothing created, both ways on named", () => {
+    const run = deploy(EXPORT_NEW, {}, 0, [], { backendUrl: undefined, newStack: true, loggedIn: true });
+    assert.equal(run.status, 4, run.stderr);
+    assert.deepEqual(run.calls, ["stack select dev", "whoami --non-interactive", "cwd=/"]);
+    assert.match(run.stderr, /logged in \(as alice\)/);
+    assert.match(run.stderr, /PULUMI_BACKEND_URL=<that URL> npm run deploy/);
+    assert.match(run.stderr, /PULUMI_BACKEND_URL=file:\/\/\.\/\.pulumi-state npm run deploy/);
+    assert.match(run.stderr, /Nothing was created\./);
+  });
+
+  it("a new stack with PULUMI_BACKEND_URL given: created there without asking", () => {
+    const run = deploy(EXPORT_NEW, {}, 0, [], {
+      backendUrl: "file://./.pulumi-state",
+      newStack: true,
+      loggedIn: true,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^State: file:\/\/\.\/\.pulumi-state \(PULUMI_BACKEND_URL\)$/m);
+    assert.deepEqual(run.calls, [
+      "stack select dev",
+      "stack init dev",
+      "backend=file://./.pulumi-state passphrase=unit-test-passphrase",
+      "stack export --stack dev",
+      "up --yes --stack dev",
+    ]);
+  });
+
+  describe("no passphrase given, on a terminal", { skip: requireTool("script", "bsdutils") }, () => {
+    const local = { backendUrl: undefined, passphrase: undefined };
+
+    it("a new stack: asks twice, and every pulumi command gets it", () => {
+      const run = deploy(EXPORT_NEW, {}, 0, [], {
+        ...local,
+        newStack: true,
+        typed: "s3cret-pw\ns3cret-pw\n",
+      });
+      assert.equal(run.status, 0, run.stdout);
+      assert.match(run.stdout, /Passphrase for the secrets of stack dev \(PULUMI_CONFIG_PASSPHRASE\): /);
+      assert.match(run.stdout, /The same passphrase again: /);
+      assert.ok(run.calls.includes("backend=unset passphrase=s3cret-pw"), run.calls.join("\n"));
+      assert.equal(run.upPassphrase, "s3cret-pw");
+    });
+
+    it("a new stack and two different answers: stops, nothing created", () => {
+      const run = deploy(EXPORT_NEW, {}, 0, [], { ...local, newStack: true, typed: "one\ntwo\n" });
+      assert.equal(run.status, 1, run.stdout);
+      assert.match(run.stdout, /The passphrases differ; nothing was done\./);
+      assert.deepEqual(run.calls, ["stack select dev", "whoami --non-interactive", "cwd=/"]);
+    });
+
+    it("a new stack while the CLI is logged in: stops (exit 4) before asking", () => {
+      const run = deploy(EXPORT_NEW, {}, 0, [], {
+        ...local,
+        newStack: true,
+        loggedIn: true,
+        typed: "pw\npw\n",
+      });
+      assert.equal(run.status, 4, run.stdout);
+      assert.match(run.stdout, /Nothing was created\./);
+      assert.ok(!run.stdout.includes("Passphrase for the secrets"), run.stdout);
+    });
+
+    it("an existing stack: asks once", () => {
+      const run = deploy(EXPORT_NEW, {}, 0, [], { ...local, typed: "s3cret-pw\n" });
+      assert.equal(run.status, 0, run.stdout);
+      assert.ok(!run.stdout.includes("The same passphrase again"), run.stdout);
+      assert.equal(run.upPassphrase, "s3cret-pw");
+    });
   });
 });
