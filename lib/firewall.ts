@@ -44,17 +44,20 @@ function rule(key: string, port: number, source: RuleSource, description: string
  * members only; OpenWire to members (for the readiness gate), the client blocks and client groups; SSH to the
  * SSH blocks; the web console only where consoleCidrs say. `sshCidrs` must be resolved by then.
  */
+/** The port of every service a host runs. */
+export interface Ports {
+  readonly openwire: number;
+  readonly replication: number;
+  readonly zookeeperClient: number;
+  readonly zookeeperPeer: number;
+  readonly zookeeperElection: number;
+  readonly console: number;
+}
+
 /** The settings the rules follow (StackSettings has them; settings.ts checks rule names with this module). */
 export interface FirewallSettings {
   readonly haMode: "replicated-leveldb" | "shared-kahadb";
-  readonly ports: {
-    readonly openwire: number;
-    readonly replication: number;
-    readonly zookeeperClient: number;
-    readonly zookeeperPeer: number;
-    readonly zookeeperElection: number;
-    readonly console: number;
-  };
+  readonly ports: Ports;
   readonly zookeeper: { readonly deploy: boolean };
   readonly clientCidrs?: readonly Cidr[];
   readonly clientSecurityGroupIds: readonly string[];

@@ -1,7 +1,7 @@
 // Every setting of the stack: names, types, defaults and rules, validated in one pass. Pure: config.ts feeds it
 // from pulumi.Config, tests feed it from plain objects. A bad value is reported with the setting's name, the value
 // given and what is allowed, before any cloud resource exists.
-import { clusterIngressRules } from "./firewall";
+import { Ports, clusterIngressRules } from "./firewall";
 import { IMAGE_ARCHITECTURE, OperatingSystem } from "./images";
 import {
   HOST_RESERVE,
@@ -28,14 +28,7 @@ import {
 export type { OperatingSystem };
 export type ReplicationSync = "quorum_mem" | "quorum_disk" | "local_mem,remote_mem" | "local_disk,remote_mem";
 
-export interface Ports {
-  readonly openwire: number;
-  readonly replication: number;
-  readonly zookeeperClient: number;
-  readonly zookeeperPeer: number;
-  readonly zookeeperElection: number;
-  readonly console: number;
-}
+export type { Ports };
 
 export type NetworkSettings =
   | { readonly kind: "create"; readonly vpcCidr: string }
