@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Applies a restart that activemq-configure.sh deferred (the master goes last), then waits until this broker is
-# master or a slave standing by. Inputs: SELF_INDEX, HA_MODE, OPENWIRE_PORT, REPLICATION_PORT, NODES (INDEX=ADDRESS, space-separated).
+# master or a slave standing by. Inputs: SELF_INDEX, HA_MODE, OPENWIRE_PORT, REPLICATION_PORT.
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-require_inputs SELF_INDEX HA_MODE OPENWIRE_PORT REPLICATION_PORT NODES
+require_inputs SELF_INDEX HA_MODE OPENWIRE_PORT REPLICATION_PORT
 self=$SELF_INDEX mode=$HA_MODE openwire=$OPENWIRE_PORT replication=$REPLICATION_PORT
 service_healthy() { [[ "$(broker_role "$mode" "$openwire" "$replication")" =~ ^(master|slave)$ ]]; }
 

@@ -14,7 +14,7 @@ import {
   renderElectionWatchdogTimer,
 } from "../render/services";
 import { LEVELDB_EXTRA_JARS, releaseInputs } from "./artifacts";
-import { managed, nodeList, nodeOf, onEveryNode, PlanContext, settleAndGate, step, stepId } from "./context";
+import { managed, nodeOf, onEveryNode, PlanContext, settleAndGate, step, stepId } from "./context";
 
 export function brokerSteps(ctx: PlanContext): PlanStep[] {
   const s = ctx.settings;
@@ -128,7 +128,7 @@ export function brokerSteps(ctx: PlanContext): PlanStep[] {
       settleScript: "activemq-settle.sh",
       gateScript: "activemq-gate.sh",
       gateDescription: "readiness gate: exactly one broker accepts clients, the others stand by",
-      inputs: (facts) => ({ ...brokerPorts(s), NODES: nodeList(facts) }),
+      inputs: () => brokerPorts(s),
       // Replicated LevelDB elects its master through ZooKeeper, and a rolling ZooKeeper restart can leave that
       // election stuck (activemq-settle.sh): every ZooKeeper change re-checks, and if need be heals, the brokers.
       alsoAfter:

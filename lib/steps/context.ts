@@ -50,7 +50,7 @@ export interface SettleAndGate {
   readonly settleScript: string;
   readonly gateScript: string;
   readonly gateDescription: string;
-  /** The inputs both scripts read (the settle step adds SELF_INDEX). */
+  /** What both scripts read to tell a role (the settle step adds SELF_INDEX, the gate the group's NODES). */
   readonly inputs: (facts: ClusterFacts) => StepInputs;
   /** Steps whose re-run re-runs every settle step and the gate too. */
   readonly alsoAfter?: readonly string[];
@@ -88,7 +88,7 @@ export function settleAndGate(ctx: PlanContext, spec: SettleAndGate): PlanStep[]
     // A replaced host anywhere in the group: the gate checks the whole group again.
     hostTriggers: ctx.nodes,
     timeoutMinutes: 10,
-    input: (facts) => ({ inputs: spec.inputs(facts), files: [] }),
+    input: (facts) => ({ inputs: { ...spec.inputs(facts), NODES: nodeList(facts) }, files: [] }),
   });
   return [...settles, gate];
 }

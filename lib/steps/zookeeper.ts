@@ -5,7 +5,7 @@ import { ZOOKEEPER, zookeeperHome } from "../layout";
 import { renderZookeeperUnit } from "../render/services";
 import { renderMyid, renderZooCfg } from "../render/zookeeper";
 import { releaseInputs } from "./artifacts";
-import { managed, nodeList, nodeOf, PlanContext, settleAndGate, step, stepId } from "./context";
+import { managed, nodeOf, PlanContext, settleAndGate, step, stepId } from "./context";
 
 export function zookeeperSteps(ctx: PlanContext): PlanStep[] {
   const s = ctx.settings;
@@ -70,7 +70,7 @@ export function zookeeperSteps(ctx: PlanContext): PlanStep[] {
       settleScript: "zookeeper-settle.sh",
       gateScript: "zookeeper-gate.sh",
       gateDescription: "readiness gate: every ZooKeeper answers, exactly one leader",
-      inputs: (facts) => ({ ZOOKEEPER_CLIENT_PORT: String(s.ports.zookeeperClient), NODES: nodeList(facts) }),
+      inputs: () => ({ ZOOKEEPER_CLIENT_PORT: String(s.ports.zookeeperClient) }),
     }),
   ];
 }
