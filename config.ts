@@ -20,6 +20,8 @@ export interface StackConfig {
   readonly deployedSettings: DeployedSettings;
   readonly sshCidrs: readonly Cidr[];
   readonly sshPrivateKey?: pulumi.Output<string>;
+  /** The private key of the user's CA, when tlsCaCertificate is set. */
+  readonly tlsCaKey?: pulumi.Output<string>;
 }
 
 /** Every `<project>:<key>` value of the stack, by key (secrets are not decrypted here). */
@@ -121,11 +123,14 @@ export async function loadConfig(): Promise<StackConfig> {
     );
   }
   const sshCidrs = settings.sshCidrs ?? [await lookupDeployerCidr()];
-  const sshPrivateKey = new pulumi.Config().getSecret("sshPrivateKey");
+  const config = new pulumi.Config();
+  const sshPrivateKey = config.getSecret("sshPrivateKey");
+  const tlsCaKey = config.getSecret("tlsCaKey");
   return {
     settings,
     deployedSettings,
     sshCidrs,
     ...(sshPrivateKey !== undefined ? { sshPrivateKey } : {}),
+    ...(tlsCaKey !== undefined ? { tlsCaKey } : {}),
   };
 }

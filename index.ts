@@ -9,13 +9,20 @@ export = async () => {
     settings: config.settings,
     sshCidrs: config.sshCidrs,
     ...(config.sshPrivateKey ? { sshPrivateKey: config.sshPrivateKey } : {}),
+    ...(config.tlsCaKey ? { tlsCaKey: config.tlsCaKey } : {}),
   });
+  const tls = cluster.tls;
   return {
     haMode: config.settings.haMode,
     // Read back by the next update (config.ts): the settings a running stack cannot change in place.
     deployedSettings: config.deployedSettings,
     failoverUrl: cluster.failoverUrl,
     publicFailoverUrl: cluster.publicFailoverUrl,
+    // TLS on: the CA that clients trust; with tls+tcp the plain URL for clients not moved yet; and the stack's
+    // client certificate when brokers ask for one.
+    ...(tls ? { caCertificate: tls.caCertificate } : {}),
+    ...(tls?.tcpFailoverUrl ? { tcpFailoverUrl: tls.tcpFailoverUrl } : {}),
+    ...(tls?.client ? { clientCertificate: tls.client.certificate, clientKey: tls.client.key } : {}),
     zookeeperConnect: cluster.zookeeperConnect,
     nodes: cluster.nodes,
     sshUser: cluster.sshUser,

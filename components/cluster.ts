@@ -1,12 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ClusterFacts, ClusterSecrets, NodeFacts } from "../lib/facts";
+import { ClusterFacts, ClusterSecrets, NodeFacts, TlsFacts } from "../lib/facts";
 import { clusterIngressRules } from "../lib/firewall";
 import { Cidr } from "../lib/net";
 import { buildPlan } from "../lib/plan";
 import { hostRejoinStep } from "../lib/rollout";
 import { StackSettings } from "../lib/settings";
+import { tcpOn, tlsOn } from "../lib/tls";
 import { failoverUrl, zookeeperConnect } from "../lib/urls";
+import { ClusterCertificates } from "./certificates";
 import { ClusterHosts } from "./hosts";
 import { ClusterNetwork } from "./network";
 import { ClusterProvisioning } from "./provisioning";
@@ -20,6 +22,8 @@ export interface ActiveMqClusterArgs {
   readonly sshCidrs: readonly Cidr[];
   /** The operator's SSH private key, when settings.sshPublicKey is set. */
   readonly sshPrivateKey?: pulumi.Input<string>;
+  /** The private key of the user's CA (tlsCaKey), when settings.tls.caCertificate is set. */
+  readonly tlsCaKey?: pulumi.Input<string>;
 }
 
 /**
@@ -40,6 +44,13 @@ export class ActiveMqCluster extends pulumi.ComponentResource {
   public readonly brokerPassword: pulumi.Output<string>;
   public readonly consoleUser: string;
   public readonly consolePassword: pulumi.Output<string>;
+  /** With TLS on: the CA clients trust (PEM); the plain-TCP URL while clientTransport is tls+tcp. */
+  public readonly tls?: {
+    readonly caCertificate: pulumi.Output<string>;
+    readonly tcpFailoverUrl?: pulumi.Output<string>;
+    /** The stack's client certificate and key (secret), when brokers ask for one and no client CA is brought. */
+    readonly client?: { readonly certificate: pulumi.Output<string>; readonly key: pulumi.Output<string> };
+  };
   public readonly provisioning: ClusterProvisioning;
 
   constructor(name: string, args: ActiveMqClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -98,15 +109,45 @@ export class ActiveMqCluster extends pulumi.ComponentResource {
         consolePassword,
         replicationToken,
       }));
+    const certificates = tlsOn(s)
+      ? new ClusterCertificates(
+          name,
+          {
+            tls: s.tls,
+            nodes: hosts.hosts.map((h) => ({
+              index: h.index,
+              privateIp: h.privateIp,
+              publicIp: h.publicIp,
+              dnsNames: h.dnsNames,
+            })),
+            ...(args.tlsCaKey !== undefined ? { caKey: args.tlsCaKey } : {}),
+          },
+          parent,
+        )
+      : undefined;
+    const tlsFacts: pulumi.Output<TlsFacts | undefined> = certificates
+      ? pulumi
+          .all([
+            certificates.nodeCertificates,
+            certificates.clientCaCertificates,
+            password("keystore-password"),
+          ])
+          .apply(([nodes, clientCaCertificates, keystorePassword]) => ({
+            nodes,
+            clientCaCertificates,
+            keystorePassword,
+          }))
+      : pulumi.output(undefined);
     const nodeFacts: pulumi.Output<NodeFacts[]> = pulumi
       .all(hosts.hosts.map((h) => h.privateIp))
       .apply((ips) => ips.map((privateIp, i) => ({ index: i + 1, privateIp })));
     const facts: pulumi.Output<ClusterFacts> = pulumi
-      .all([nodeFacts, secrets, storage ? storage.dnsName : pulumi.output(undefined)])
-      .apply(([nodes, sec, sharedStoreHost]) => ({
+      .all([nodeFacts, secrets, storage ? storage.dnsName : pulumi.output(undefined), tlsFacts])
+      .apply(([nodes, sec, sharedStoreHost, tlsMaterial]) => ({
         nodes,
         secrets: sec,
         ...(sharedStoreHost !== undefined ? { sharedStoreHost } : {}),
+        ...(tlsMaterial !== undefined ? { tls: tlsMaterial } : {}),
       }));
 
     this.provisioning = new ClusterProvisioning(
@@ -152,6 +193,17 @@ export class ActiveMqCluster extends pulumi.ComponentResource {
           })),
       ),
     );
+    if (certificates) {
+      this.tls = {
+        caCertificate: certificates.caCertificate,
+        ...(tcpOn(s)
+          ? {
+              tcpFailoverUrl: pulumi.all([privateIps, ready]).apply(([ips]) => failoverUrl(s, ips, "tcp")),
+            }
+          : {}),
+        ...(certificates.client ? { client: certificates.client } : {}),
+      };
+    }
     this.sshUser = hosts.sshUser;
     this.sshPrivateKey = hosts.sshPrivateKey;
     this.brokerUser = s.activemq.brokerUser;

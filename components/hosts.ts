@@ -36,6 +36,8 @@ export interface HostInfo {
   readonly networkInterfaceId: pulumi.Output<string>;
   readonly privateIp: pulumi.Output<string>;
   readonly publicIp: pulumi.Output<string>;
+  /** The Elastic IP's public and private DNS names, where AWS gives them (its TLS certificate names them). */
+  readonly dnsNames: pulumi.Output<string[]>;
   /** The host's SSH public key (OpenSSH line), which every connection to it verifies. */
   readonly hostKey: pulumi.Output<string>;
 }
@@ -173,6 +175,9 @@ export class ClusterHosts extends pulumi.ComponentResource {
         networkInterfaceId: nic.id,
         privateIp: nic.privateIp,
         publicIp: eip.publicIp,
+        dnsNames: pulumi
+          .all([eip.publicDns, eip.privateDns])
+          .apply((names) => names.filter((n): n is string => typeof n === "string" && n !== "")),
         hostKey: hostKey.publicKeyOpenssh,
       };
     });

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { IMAGES } from "./images";
 import { OperatingSystem, StackSettings } from "./settings";
+import { CLIENT_CERTIFICATE_MODES, CLIENT_TRANSPORTS, ClientCertificates, ClientTransport } from "./tls";
 import { HaMode } from "./versions";
 
 /** The stack output holding the record. */
@@ -40,6 +41,9 @@ export interface DeployedSettings {
   readonly zookeeperClientPort: number;
   readonly zookeeperPeerPort: number;
   readonly zookeeperElectionPort: number;
+  /** Absent in records made before TLS existed: those stacks served plain TCP only. */
+  readonly clientTransport?: ClientTransport;
+  readonly clientCertificates?: ClientCertificates;
 }
 
 export const GENERATED_SSH_KEY = "generated";
@@ -74,6 +78,8 @@ export function deployedSettingsRecord(
     zookeeperClientPort: settings.ports.zookeeperClient,
     zookeeperPeerPort: settings.ports.zookeeperPeer,
     zookeeperElectionPort: settings.ports.zookeeperElection,
+    clientTransport: settings.tls.transport,
+    clientCertificates: settings.tls.clientCertificates,
   };
 }
 
@@ -112,6 +118,14 @@ export function parseDeployedSettings(value: unknown): DeployedSettings | { read
     ...NUMBER_FIELDS.filter((k) => typeof v[k] !== "number"),
     ...(typeof v.zookeeperDeploy !== "boolean" ? ["zookeeperDeploy"] : []),
     ...(!Array.isArray(v.subnetIds) || !v.subnetIds.every((s) => typeof s === "string") ? ["subnetIds"] : []),
+    ...(v.clientTransport !== undefined &&
+    !(CLIENT_TRANSPORTS as readonly unknown[]).includes(v.clientTransport)
+      ? ["clientTransport"]
+      : []),
+    ...(v.clientCertificates !== undefined &&
+    !(CLIENT_CERTIFICATE_MODES as readonly unknown[]).includes(v.clientCertificates)
+      ? ["clientCertificates"]
+      : []),
   ];
   if (wrong.length > 0) {
     return { unreadable: `${wrong.join(", ")} missing or of the wrong type` };
@@ -327,5 +341,50 @@ export function checkChange(previous: DeployedSettings | undefined, next: Deploy
       }
     }
   }
+  // A new mode is refused above as a whole; its other default for clientCertificates is no second problem.
+  if (previous.haMode === next.haMode) {
+    refuseClientCutOff(previous, next, refuse);
+  }
   return problems;
+}
+
+/**
+ * Changes that would cut connected clients off at once, each with the step in between that lets them move: the
+ * client port that clients use closing in the same update that opens the other (tcp and tls are one apart, through
+ * tls+tcp), and client certificates becoming required on a TLS port that served clients without them.
+ */
+function refuseClientCutOff(
+  previous: DeployedSettings,
+  next: DeployedSettings,
+  refuse: (setting: string, deployed: string, got: string, allowed: string) => void,
+): void {
+  const before = previous.clientTransport ?? "tcp";
+  const after = next.clientTransport ?? "tcp";
+  if ((before === "tcp" && after === "tls") || (before === "tls" && after === "tcp")) {
+    const [from, to] = before === "tcp" ? ["tcp://", "ssl://"] : ["ssl://", "tcp://"];
+    refuse(
+      "clientTransport",
+      before,
+      after,
+      `"tls+tcp" first (this update would close the port every client uses, ${from}, while opening ${to}): set ` +
+        `clientTransport tls+tcp, move the clients to the new failoverUrl (with tls+tcp the stack outputs both), ` +
+        `then set ${after}`,
+    );
+  }
+  const certificatesBefore = previous.clientCertificates ?? "off";
+  if (
+    before !== "tcp" &&
+    after !== "tcp" &&
+    certificatesBefore === "off" &&
+    next.clientCertificates === "required"
+  ) {
+    refuse(
+      "clientCertificates",
+      certificatesBefore,
+      "required",
+      `"optional" first (clients connected over TLS without a certificate would be refused at once): set ` +
+        `clientCertificates optional, give the clients the stack's clientCertificate and clientKey (or your ` +
+        `own, from clientCaCertificate), then set required`,
+    );
+  }
 }

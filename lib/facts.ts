@@ -16,9 +16,29 @@ export interface ClusterSecrets {
   readonly replicationToken: string;
 }
 
+/** One broker's TLS identity. */
+export interface NodeCertificate {
+  readonly index: number;
+  /** PEM: the broker's certificate, then the CA certificates that signed it. */
+  readonly certificate: string;
+  /** PEM; secret. */
+  readonly privateKey: string;
+}
+
+/** The brokers' TLS material, when TLS is on (lib/tls.ts). */
+export interface TlsFacts {
+  readonly nodes: readonly NodeCertificate[];
+  /** PEM: the CAs whose client certificates the brokers accept; "" when clientCertificates is off. */
+  readonly clientCaCertificates: string;
+  /** Protects the PKCS#12 stores built on each host; secret. */
+  readonly keystorePassword: string;
+}
+
 export interface ClusterFacts {
   readonly nodes: readonly NodeFacts[];
   readonly secrets: ClusterSecrets;
+  /** Absent when clientTransport is tcp. */
+  readonly tls?: TlsFacts;
   /** shared-kahadb: the NFS server the hosts mount ("fs-….efs.<region>.amazonaws.com" on AWS). */
   readonly sharedStoreHost?: string;
 }

@@ -1,6 +1,7 @@
 // Which ports open to whom: the security-group rules as data, one rule a port and source. Pure, so the rule set is
 // tested without Pulumi; components/security.ts turns each entry into one aws.vpc.SecurityGroupIngressRule.
 import { Cidr } from "./net";
+import { clientPorts, TlsSettings } from "./tls";
 
 export type RuleSource =
   /** Members of the cluster's own security group. */
@@ -46,7 +47,10 @@ function rule(key: string, port: number, source: RuleSource, description: string
  */
 /** The port of every service a host runs. */
 export interface Ports {
+  /** OpenWire over plain TCP (clientTransport tcp or tls+tcp). */
   readonly openwire: number;
+  /** OpenWire over TLS (clientTransport tls or tls+tcp). */
+  readonly openwireTls: number;
   readonly replication: number;
   readonly zookeeperClient: number;
   readonly zookeeperPeer: number;
@@ -59,6 +63,7 @@ export interface FirewallSettings {
   readonly haMode: "replicated-leveldb" | "shared-kahadb";
   readonly ports: Ports;
   readonly zookeeper: { readonly deploy: boolean };
+  readonly tls: TlsSettings;
   readonly clientCidrs?: readonly Cidr[];
   readonly clientSecurityGroupIds: readonly string[];
   readonly consoleCidrs: readonly Cidr[];
@@ -85,17 +90,19 @@ export function clusterIngressRules(settings: FirewallSettings, sshCidrs: readon
       rule("replication", p.replication, cluster, "replicated LevelDB: slaves replicate from the master"),
     );
   }
-  rules.push(rule("openwire", p.openwire, cluster, "OpenWire between cluster members (readiness checks)"));
   const clientSources: RuleSource[] = settings.clientCidrs
     ? settings.clientCidrs.map((cidr) => ({ kind: "cidr", cidr }))
     : [{ kind: "vpc" }];
-  for (const source of clientSources) {
-    rules.push(rule("openwire", p.openwire, source, "OpenWire clients"));
-  }
-  for (const id of settings.clientSecurityGroupIds) {
-    rules.push(
-      rule("openwire", p.openwire, { kind: "securityGroup", id }, "OpenWire clients (security group)"),
-    );
+  // Each client port that is on (lib/tls.ts): the plain port's rules keep the names they had before TLS existed.
+  for (const { scheme, port } of clientPorts(settings)) {
+    const [key, what] = scheme === "ssl" ? ["openwire-tls", "OpenWire over TLS"] : ["openwire", "OpenWire"];
+    rules.push(rule(key, port, cluster, `${what} between cluster members (readiness checks)`));
+    for (const source of clientSources) {
+      rules.push(rule(key, port, source, `${what} clients`));
+    }
+    for (const id of settings.clientSecurityGroupIds) {
+      rules.push(rule(key, port, { kind: "securityGroup", id }, `${what} clients (security group)`));
+    }
   }
   for (const cidr of sshCidrs) {
     rules.push(rule("ssh", 22, { kind: "cidr", cidr }, "SSH for provisioning and operators"));

@@ -12,6 +12,13 @@ import {
   MIN_HOST_MEMORY_GIB,
 } from "./instanceTypes";
 import { normalizeFingerprint, RELEASE_KEYS } from "./releaseKeys";
+import {
+  caProblem,
+  CLIENT_CERTIFICATE_MODES,
+  CLIENT_TRANSPORTS,
+  ClientCertificates,
+  TlsSettings,
+} from "./tls";
 import { Cidr, parseCidr, PRIVATE_BLOCKS, wideExposures, WIDEST_PUBLIC_PREFIX } from "./net";
 import {
   artifactFileName,
@@ -51,6 +58,8 @@ export interface StackSettings {
   readonly webConsole: boolean;
   readonly sshPublicKey?: string; // given with the sshPrivateKey secret, or both absent (generated)
   readonly ports: Ports;
+  /** TLS on the client port (lib/tls.ts). */
+  readonly tls: TlsSettings;
   readonly artifactBaseUrl: string;
   readonly mavenBaseUrl: string;
   readonly zookeeper: {
@@ -144,6 +153,14 @@ export const SETTING_NAMES = [
   "sshPublicKey",
   "sshPrivateKey",
   "openwirePort",
+  "openwireTlsPort",
+  "clientTransport",
+  "clientCertificates",
+  "tlsCaCertificate",
+  "tlsCaKey",
+  "clientCaCertificate",
+  "tlsCertificateValidityDays",
+  "tlsRenewBeforeDays",
   "replicationPort",
   "zookeeperClientPort",
   "zookeeperPeerPort",
@@ -284,6 +301,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
 
   const ports: Ports = {
     openwire: r.int("openwirePort", 61616, PORT_RANGE),
+    openwireTls: r.int("openwireTlsPort", 61617, PORT_RANGE),
     replication: r.int("replicationPort", 61619, PORT_RANGE),
     zookeeperClient: r.int("zookeeperClientPort", 2181, PORT_RANGE),
     zookeeperPeer: r.int("zookeeperPeerPort", 2888, PORT_RANGE),
@@ -379,6 +397,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
     webConsole,
     ...(sshPublicKey !== undefined ? { sshPublicKey } : {}),
     ports,
+    tls: readTlsSettings(r, haMode),
     artifactBaseUrl,
     mavenBaseUrl,
     zookeeper: {
@@ -448,6 +467,73 @@ export function parseSettings(raw: RawSettings): StackSettings {
   checkRuleNamesUnique(r, settings);
   r.finish();
   return settings;
+}
+
+/**
+ * The client port's TLS. Mutual TLS is the default where the broker is 5.16.x: CVE-2026-50734 crashes it with one
+ * crafted frame before authentication, and only a required client certificate keeps an unauthenticated peer away
+ * from the OpenWire negotiation (README, TLS). 5.19.x has the fix: a password over TLS, as Amazon MQ offers.
+ */
+function readTlsSettings(r: Reader, haMode: HaMode): TlsSettings {
+  const transport = r.oneOf("clientTransport", CLIENT_TRANSPORTS, "tls");
+  const fallback: ClientCertificates =
+    transport !== "tcp" && haMode === "replicated-leveldb" ? "required" : "off";
+  const clientCertificates = r.oneOf("clientCertificates", CLIENT_CERTIFICATE_MODES, fallback);
+  if (transport === "tcp" && clientCertificates !== "off") {
+    r.problem(
+      "clientCertificates",
+      clientCertificates,
+      `off when clientTransport is tcp (client certificates need TLS: set clientTransport to tls or tls+tcp)`,
+    );
+  }
+  const caCertificate = r.text("tlsCaCertificate");
+  const caKey = r.text("tlsCaKey");
+  if ((caCertificate === undefined) !== (caKey === undefined)) {
+    r.problem(
+      "tlsCaCertificate/tlsCaKey",
+      caCertificate === undefined ? "only tlsCaKey set" : "only tlsCaCertificate set",
+      "both (your CA's certificate, and its key with `pulumi config set --secret tlsCaKey < ca.key`) or neither " +
+        "(the stack makes its own CA)",
+    );
+  } else if (caCertificate !== undefined) {
+    const problem = caProblem(caCertificate, caKey);
+    if (problem !== undefined) {
+      r.problem(
+        "tlsCaCertificate",
+        shorten(caCertificate),
+        `a PEM CA certificate valid now with its key: ${problem}`,
+      );
+    }
+  }
+  const clientCaCertificate = r.text("clientCaCertificate");
+  if (clientCaCertificate !== undefined) {
+    const problem =
+      clientCertificates === "off" ? "clientCertificates is off" : caProblem(clientCaCertificate);
+    if (problem !== undefined) {
+      r.problem(
+        "clientCaCertificate",
+        shorten(clientCaCertificate),
+        `PEM CA certificates valid now, with clientCertificates optional or required: ${problem}`,
+      );
+    }
+  }
+  const certificateValidityDays = r.int("tlsCertificateValidityDays", 365, { min: 30, max: 3650 });
+  const renewBeforeDays = r.int("tlsRenewBeforeDays", 30, { min: 1, max: 365 });
+  if (renewBeforeDays * 2 > certificateValidityDays) {
+    r.problem(
+      "tlsRenewBeforeDays",
+      String(renewBeforeDays),
+      `at most half of tlsCertificateValidityDays (${certificateValidityDays}), or every update would renew`,
+    );
+  }
+  return {
+    transport,
+    clientCertificates,
+    ...(caCertificate !== undefined ? { caCertificate } : {}),
+    ...(clientCaCertificate !== undefined ? { clientCaCertificate } : {}),
+    certificateValidityDays,
+    renewBeforeDays,
+  };
 }
 
 const FAMILY_NAMES = { ipv4: "IPv4", ipv6: "IPv6" } as const;

@@ -1,16 +1,22 @@
 // The client connection strings the stack exports. Pure.
 import { StackSettings } from "./settings";
+import { clientPorts } from "./tls";
 
 /**
- * `failover:(tcp://a:61616,…)?randomize=false&…`: brokers in node order, so clients try them in a known order
+ * `failover:(ssl://a:61617,…)?randomize=false&…` (tcp://…:61616 with clientTransport tcp): brokers in node order, so clients try them in a known order
  * (the transport moves a failed broker to the end of its list). The reconnect options keep failover fast: the
  * default back-off alone retries at about 2.6, 5.1 and 10.2 s after a failure (NOTES).
  */
-export function failoverUrl(settings: StackSettings, addresses: readonly string[]): string {
+export function failoverUrl(
+  settings: StackSettings,
+  addresses: readonly string[],
+  scheme: "ssl" | "tcp" = preferredScheme(settings),
+): string {
   if (addresses.length === 0) {
     throw new Error("failoverUrl needs at least one broker address");
   }
-  const brokers = addresses.map((a) => `tcp://${a}:${settings.ports.openwire}`).join(",");
+  const port = scheme === "ssl" ? settings.ports.openwireTls : settings.ports.openwire;
+  const brokers = addresses.map((a) => `${scheme}://${a}:${port}`).join(",");
   const options = [
     "randomize=false",
     `initialReconnectDelay=${settings.failover.initialReconnectDelayMs}`,
@@ -20,6 +26,11 @@ export function failoverUrl(settings: StackSettings, addresses: readonly string[
     `nested.connectionTimeout=${settings.failover.connectionTimeoutMs}`,
   ];
   return `failover:(${brokers})?${options.join("&")}`;
+}
+
+/** TLS whenever it is on: with tls+tcp the plain port is only for clients that have not moved yet. */
+export function preferredScheme(settings: StackSettings): "ssl" | "tcp" {
+  return (clientPorts(settings)[0] as { scheme: "ssl" | "tcp" }).scheme;
 }
 
 /** The ZooKeeper connect string (`a:2181,b:2181,c:2181`). */

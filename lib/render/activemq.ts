@@ -2,8 +2,9 @@
 // them from credentials.properties (mode 0640, root:activemq) through Spring placeholders.
 import { createHash } from "node:crypto";
 import { ACTIVEMQ, SHARED_STORE } from "../layout";
-import { ClusterFacts, ClusterSecrets, inNodeOrder, NodeFacts } from "../facts";
+import { ClusterFacts, ClusterSecrets, inNodeOrder, NodeFacts, TlsFacts } from "../facts";
 import { ALL_DESTINATIONS, StackSettings } from "../settings";
+import { renderSslContext, renderTransportConnectors } from "../tls";
 import { zookeeperConnect } from "../urls";
 
 const XML_HEADER =
@@ -232,10 +233,8 @@ export function renderBrokerElement(settings: StackSettings, facts: ClusterFacts
     renderPersistenceAdapter(settings, facts, node) +
     renderPlugins(settings) +
     renderSystemUsage(settings) +
-    // OpenWire only: the other protocols carry advisories this release line does not fix (NOTES).
-    `    <transportConnectors>\n` +
-    `      <transportConnector name="openwire" uri="tcp://0.0.0.0:${settings.ports.openwire}?maximumConnections=1000&amp;wireFormat.maxFrameSize=104857600"/>\n` +
-    `    </transportConnectors>\n` +
+    renderSslContext(settings) +
+    renderTransportConnectors(settings) +
     `</broker>\n`
   );
 }
@@ -270,14 +269,19 @@ function propertyValue(value: string): string {
  * simpleAuthenticationPlugin has no hashed form), so they are kept here, readable by root and the activemq group
  * only. The web console reads activemq.username and activemq.password too, for its own connection to the broker.
  */
-export function renderCredentialsProperties(settings: StackSettings, secrets: ClusterSecrets): string {
+export function renderCredentialsProperties(
+  settings: StackSettings,
+  secrets: ClusterSecrets,
+  tls?: TlsFacts,
+): string {
   return (
     "# Rendered by the activemq-ha Pulumi program. Secret: readable by root and the activemq group only.\n" +
     `activemq.username=${propertyValue(settings.activemq.brokerUser)}\n` +
     `activemq.password=${propertyValue(secrets.brokerPassword)}\n` +
     `activemq.adminUsername=${propertyValue(settings.activemq.consoleUser)}\n` +
     `activemq.adminPassword=${propertyValue(secrets.consolePassword)}\n` +
-    `activemq.replicationToken=${propertyValue(secrets.replicationToken)}\n`
+    `activemq.replicationToken=${propertyValue(secrets.replicationToken)}\n` +
+    (tls ? `activemq.keystorePassword=${propertyValue(tls.keystorePassword)}\n` : "")
   );
 }
 

@@ -1,6 +1,7 @@
 // systemd units and the broker's environment file, rendered as exact text. Pure.
 import { ACTIVEMQ, activemqHome, ELECTION_WATCHDOG, SHARED_STORE, ZOOKEEPER, zookeeperHome } from "../layout";
 import { StackSettings } from "../settings";
+import { masterPort } from "../tls";
 
 const HEADER = "# Rendered by the activemq-ha Pulumi program; pulumi up overwrites manual changes.\n";
 
@@ -140,7 +141,7 @@ export function renderElectionWatchdogService(settings: StackSettings, addresses
     "[Service]",
     "Type=oneshot",
     `StateDirectory=${w.stateDirectory}`,
-    `ExecStart=${w.script} ${settings.ports.openwire} /var/lib/${w.stateDirectory} ${addresses.join(" ")}`,
+    `ExecStart=${w.script} ${masterPort(settings)} /var/lib/${w.stateDirectory} ${addresses.join(" ")}`,
     "TimeoutStartSec=60",
     "",
   ].join("\n");

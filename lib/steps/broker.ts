@@ -1,8 +1,9 @@
 // The brokers: install (with 5.16.x's extra jars), configure one host at a time (the master's restart deferred),
 // settle, gate. Pure.
-import { inNodeOrder } from "../facts";
-import { ACTIVEMQ, activemqHome, ELECTION_WATCHDOG } from "../layout";
-import { PlanStep, StepInputs } from "./types";
+import { ClusterFacts, inNodeOrder, TlsFacts } from "../facts";
+import { ACTIVEMQ, ACTIVEMQ_TLS, activemqHome, ELECTION_WATCHDOG } from "../layout";
+import { masterPort, tlsOn } from "../tls";
+import { ManagedFile, PlanStep, StepInputs } from "./types";
 import { StackSettings } from "../settings";
 import { renderActivemqXml, renderCredentialsProperties, renderJettyRealm } from "../render/activemq";
 import { renderJettyXml } from "../render/jetty";
@@ -62,6 +63,7 @@ export function brokerSteps(ctx: PlanContext): PlanStep[] {
       rerunWith: [stepId(n, "activemq-install")],
       timeoutMinutes: 10,
       input: (facts) => {
+        const tls = tlsOn(s) ? tlsFactsOf(facts) : undefined;
         // The broker reads its configuration as group activemq; secrets are not world-readable.
         const conf = (name: string, content: string, mode: string) =>
           managed(`${ACTIVEMQ.confDir}/${name}`, content, "root", ACTIVEMQ.user, mode);
@@ -73,12 +75,14 @@ export function brokerSteps(ctx: PlanContext): PlanStep[] {
             ACTIVEMQ_CONF_DIR: ACTIVEMQ.confDir,
             ACTIVEMQ_DATA_DIR: ACTIVEMQ.dataDir,
             ACTIVEMQ_TMP_DIR: ACTIVEMQ.tmpDir,
+            ...tlsInputs(s),
             // Empty outside replicated-leveldb: no watchdog there.
             WATCHDOG_TIMER: replicated ? ELECTION_WATCHDOG.timer : "",
           },
           files: [
             conf("activemq.xml", renderActivemqXml(s, facts, nodeOf(facts, n)), "0640"),
-            conf("credentials.properties", renderCredentialsProperties(s, facts.secrets), "0640"),
+            conf("credentials.properties", renderCredentialsProperties(s, facts.secrets, tls), "0640"),
+            ...tlsFiles(s, facts, n),
             ...(s.webConsole
               ? [
                   conf("jetty-realm.properties", renderJettyRealm(s, facts.secrets), "0640"),
@@ -139,11 +143,58 @@ export function brokerSteps(ctx: PlanContext): PlanStep[] {
   ];
 }
 
-/** What the broker scripts need to tell a broker's role: the mode and the two ports. */
+/**
+ * What the broker scripts need to tell a broker's role: the mode, the client port only a master listens on
+ * (lib/tls.ts masterPort) and the replication port.
+ */
 export function brokerPorts(settings: StackSettings): StepInputs {
   return {
     HA_MODE: settings.haMode,
-    OPENWIRE_PORT: String(settings.ports.openwire),
+    BROKER_PORT: String(masterPort(settings)),
     REPLICATION_PORT: String(settings.ports.replication),
   };
+}
+
+function tlsFactsOf(facts: ClusterFacts): TlsFacts {
+  if (facts.tls === undefined) {
+    throw new Error("clientTransport has TLS on, but the facts carry no TLS material");
+  }
+  return facts.tls;
+}
+
+/** What activemq-configure.sh needs to build the broker's PKCS#12 stores from the PEM files; empty when TLS is off. */
+function tlsInputs(s: StackSettings): StepInputs {
+  const on = tlsOn(s);
+  return {
+    TLS_DIR: on ? ACTIVEMQ_TLS.dir : "",
+    TLS_CERTIFICATE: on ? ACTIVEMQ_TLS.certificate : "",
+    TLS_PRIVATE_KEY: on ? ACTIVEMQ_TLS.privateKey : "",
+    TLS_PASSWORD_FILE: on ? ACTIVEMQ_TLS.password : "",
+    TLS_KEY_STORE: on ? ACTIVEMQ_TLS.keyStore : "",
+    TLS_CLIENT_CA: on && s.tls.clientCertificates !== "off" ? ACTIVEMQ_TLS.clientCa : "",
+    TLS_TRUST_STORE: on && s.tls.clientCertificates !== "off" ? ACTIVEMQ_TLS.trustStore : "",
+  };
+}
+
+/** Node n's certificate and key, the client CAs and the stores' password, as managed files. */
+function tlsFiles(s: StackSettings, facts: ClusterFacts, n: number): ManagedFile[] {
+  if (!tlsOn(s)) {
+    return [];
+  }
+  const tls = tlsFactsOf(facts);
+  const own = tls.nodes.find((c) => c.index === n);
+  if (own === undefined) {
+    throw new Error(`no TLS certificate for node ${n}`);
+  }
+  // The key and the password: root and the broker's group only, like credentials.properties.
+  const file = (path: string, content: string, mode: string) =>
+    managed(path, content, "root", ACTIVEMQ.user, mode);
+  return [
+    file(ACTIVEMQ_TLS.certificate, own.certificate, "0644"),
+    file(ACTIVEMQ_TLS.privateKey, own.privateKey, "0640"),
+    file(ACTIVEMQ_TLS.password, `${tls.keystorePassword}\n`, "0640"),
+    ...(s.tls.clientCertificates !== "off"
+      ? [file(ACTIVEMQ_TLS.clientCa, tls.clientCaCertificates, "0644")]
+      : []),
+  ];
 }

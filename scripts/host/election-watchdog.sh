@@ -5,7 +5,7 @@
 # "Not enough cluster members have reported their update positions yet" and no broker serves, until that broker
 # is restarted (seen in the cluster-in-a-box; restarting another broker did not help). Only the electing broker
 # logs that line, so each host can tell whether it is the one to restart.
-# Usage: election-watchdog.sh OPENWIRE_PORT STATE_DIR ADDRESS...   (every broker's address)
+# Usage: election-watchdog.sh BROKER_PORT STATE_DIR ADDRESS...   (every broker's address)
 set -euo pipefail
 
 port=$1 state=$2

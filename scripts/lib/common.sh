@@ -220,13 +220,13 @@ show_log() {
   journalctl -u "$1" -n 40 --no-pager >&2 2>/dev/null || printf '(no journal)\n' >&2
 }
 
-# broker_role HA_MODE OPENWIRE_PORT REPLICATION_PORT: this host's broker is master (accepts clients), slave
+# broker_role HA_MODE BROKER_PORT REPLICATION_PORT: this host's broker is master (accepts clients), slave
 # (replicating from the master, or waiting for the shared store's lock), starting, or stopped.
 broker_role() {
-  local mode=$1 openwire=$2 replication=$3 since
+  local mode=$1 broker_port=$2 replication=$3 since
   if ! systemctl is-active --quiet activemq.service; then
     echo stopped
-  elif [[ -n "$(ss -Hltn "( sport = :$openwire )")" ]]; then
+  elif [[ -n "$(ss -Hltn "( sport = :$broker_port )")" ]]; then
     echo master
   elif [[ "$mode" == replicated-leveldb ]]; then
     # Slaves open no client port; they hold a replication connection to the master.

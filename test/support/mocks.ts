@@ -10,6 +10,10 @@ export interface Recorded {
   inputs: Record<string, unknown>;
 }
 
+/** The PEM stand-in the mocked tls provider gives a resource: its name between the markers. */
+export const mockPem = (kind: string, name: string) =>
+  `-----BEGIN ${kind}-----\n${name}\n-----END ${kind}-----\n`;
+
 export const AZS = ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1d"];
 export const PASSWORDS: Record<string, string> = {};
 
@@ -73,6 +77,14 @@ export async function runStack(
             // One key per resource, so each host's key can be told apart.
             state.publicKeyOpenssh = `ssh-ed25519 AAAA${Buffer.from(args.name).toString("base64")}`;
             state.privateKeyOpenssh = `-----BEGIN OPENSSH PRIVATE KEY-----\n${args.name}\n-----END OPENSSH PRIVATE KEY-----\n`;
+            state.privateKeyPem = mockPem("PRIVATE KEY", args.name);
+            break;
+          case "tls:index/certRequest:CertRequest":
+            state.certRequestPem = mockPem("CERTIFICATE REQUEST", args.name);
+            break;
+          case "tls:index/selfSignedCert:SelfSignedCert":
+          case "tls:index/locallySignedCert:LocallySignedCert":
+            state.certPem = mockPem("CERTIFICATE", args.name);
             break;
           case "aws:ec2/keyPair:KeyPair":
             state.keyName = `${args.name}-key`;

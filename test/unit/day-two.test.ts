@@ -141,6 +141,41 @@ describe("dayTwo checkChange: refused on a running stack", () => {
     assert.match(found[0] ?? "", /pulumi stack rename dev/);
   });
 
+  it("clientTransport tcp to tls or back in one step (the port every client uses closes at once)", () => {
+    const p = assertRefused({ clientTransport: "tcp" }, {}, "clientTransport", "tcp", "tls");
+    assert.match(p, /"tls\+tcp" first .*close the port every client uses, tcp:\/\/, while opening ssl:\/\//);
+    assertRefused({ clientCertificates: "off" }, { clientTransport: "tcp" }, "clientTransport", "tls", "tcp");
+  });
+
+  it("a record from before TLS existed counts as tcp: the new default tls is refused, tls+tcp is the way", () => {
+    const legacy: Record<string, unknown> = { ...record({ clientTransport: "tcp" }) };
+    delete legacy.clientTransport;
+    delete legacy.clientCertificates;
+    const old = parseDeployedSettings(legacy);
+    assert.ok(!("unreadable" in old), "an old record still reads");
+    const refused = checkChange(old, record({}));
+    assert.equal(refused.length, 1, refused.join("\n"));
+    assert.match(
+      refused[0] as string,
+      /^clientTransport: deployed "tcp", got "tls"; allowed: "tls\+tcp" first/,
+    );
+    assert.deepEqual(checkChange(old, record({ clientTransport: "tls+tcp" })), []);
+    assert.deepEqual(checkChange(old, record({ clientTransport: "tcp" })), []);
+  });
+
+  it("clientCertificates off to required on a TLS port clients already use (they would be refused at once)", () => {
+    for (const transport of ["tls", "tls+tcp"]) {
+      const p = assertRefused(
+        { clientTransport: transport, clientCertificates: "off" },
+        { clientTransport: transport, clientCertificates: "required" },
+        "clientCertificates",
+        "off",
+        "required",
+      );
+      assert.match(p, /"optional" first/);
+    }
+  });
+
   it("lists every problem of one update at once", () => {
     const found = problems(
       {},
@@ -185,7 +220,11 @@ describe("dayTwo checkChange: allowed (rolls one host at a time, or changes in p
     ],
     ["clientSecurityGroupIds", {}, { clientSecurityGroupIds: "sg-0123456789abcdef0" }],
     ["webConsole", {}, { webConsole: "false" }],
-    ["openwirePort, consolePort", {}, { openwirePort: "61617", consolePort: "8162" }],
+    [
+      "openwirePort, consolePort",
+      {},
+      { openwirePort: "61626", openwireTlsPort: "61627", consolePort: "8162" },
+    ],
     [
       "artifactBaseUrl, mavenBaseUrl",
       {},
@@ -232,6 +271,23 @@ describe("dayTwo checkChange: allowed (rolls one host at a time, or changes in p
     });
   }
 
+  it("the TLS moves that keep clients connected: through tls+tcp, through optional, a new TLS port required", () => {
+    const allowed: [RawSettings, RawSettings][] = [
+      [{ clientTransport: "tcp" }, { clientTransport: "tls+tcp" }],
+      [{ clientTransport: "tls+tcp" }, {}],
+      [{ clientTransport: "tls+tcp" }, { clientTransport: "tcp" }],
+      [{}, { clientTransport: "tls+tcp" }],
+      [{ clientCertificates: "off" }, { clientCertificates: "optional" }],
+      [{ clientCertificates: "optional" }, {}],
+      [{}, { clientCertificates: "off" }],
+      // Nobody uses a TLS port that did not exist: it may require certificates from its first day.
+      [{ clientTransport: "tcp" }, { clientTransport: "tls+tcp", clientCertificates: "required" }],
+    ];
+    for (const [before, after] of allowed) {
+      assert.deepEqual(problems(before, after), [], `${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
+    }
+  });
+
   it("a new stack (no previous record): nothing is refused", () => {
     assert.deepEqual(checkChange(undefined, record({ haMode: "shared-kahadb", nodeCount: "7" })), []);
   });
@@ -267,6 +323,8 @@ describe("dayTwo record", () => {
       zookeeperClientPort: 2181,
       zookeeperPeerPort: 2888,
       zookeeperElectionPort: 3888,
+      clientTransport: "tls",
+      clientCertificates: "required",
     });
   });
 
@@ -279,6 +337,8 @@ describe("dayTwo record", () => {
       [{ ...good, haMode: "active-active" }, /haMode/],
       [{ ...good, os: "centos" }, /os/],
       [{ ...good, subnetIds: "subnet-1" }, /subnetIds/],
+      [{ ...good, clientTransport: "quic" }, /clientTransport/],
+      [{ ...good, clientCertificates: "maybe" }, /clientCertificates/],
     ] as const) {
       const parsed = parseDeployedSettings(value);
       assert.ok("unreadable" in parsed, JSON.stringify(value));

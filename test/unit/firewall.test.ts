@@ -39,10 +39,10 @@ const ipv4Block = fc
   });
 
 void describe("lib/firewall clusterIngressRules", () => {
-  void it("gives exactly these rules for the defaults", () => {
+  void it("gives exactly these rules for the defaults: OpenWire over TLS only", () => {
     assert.deepStrictEqual(summary(rulesFor({})), [
-      ["openwire-from-cluster", 61616, "cluster"],
-      ["openwire-from-vpc", 61616, "vpc"],
+      ["openwire-tls-from-cluster", 61617, "cluster"],
+      ["openwire-tls-from-vpc", 61617, "vpc"],
       ["replication-from-cluster", 61619, "cluster"],
       ["ssh-from-198-51-100-7-32", 22, "cidr 198.51.100.7/32"],
       ["zk-client-from-cluster", 2181, "cluster"],
@@ -53,7 +53,7 @@ void describe("lib/firewall clusterIngressRules", () => {
 
   void it("follows the configured ports", () => {
     const rules = rulesFor({
-      openwirePort: "41616",
+      openwireTlsPort: "41617",
       replicationPort: "41619",
       zookeeperClientPort: "12181",
       zookeeperPeerPort: "12888",
@@ -62,8 +62,8 @@ void describe("lib/firewall clusterIngressRules", () => {
     assert.deepStrictEqual(
       summary(rules).map(([name, port]) => [name, port]),
       [
-        ["openwire-from-cluster", 41616],
-        ["openwire-from-vpc", 41616],
+        ["openwire-tls-from-cluster", 41617],
+        ["openwire-tls-from-vpc", 41617],
         ["replication-from-cluster", 41619],
         ["ssh-from-198-51-100-7-32", 22],
         ["zk-client-from-cluster", 12181],
@@ -96,11 +96,11 @@ void describe("lib/firewall clusterIngressRules", () => {
           // OpenWire from exactly the client blocks (or the VPC when none are given), the console from exactly the
           // console blocks.
           const openwireCidrs = rules
-            .filter((r) => r.port === p.openwire && r.source.kind === "cidr")
+            .filter((r) => r.port === p.openwireTls && r.source.kind === "cidr")
             .map((r) => (r.source.kind === "cidr" ? r.source.cidr.text : ""));
           assert.deepStrictEqual(openwireCidrs.sort(), [...client].sort());
           assert.equal(
-            rules.some((r) => r.port === p.openwire && r.source.kind === "vpc"),
+            rules.some((r) => r.port === p.openwireTls && r.source.kind === "vpc"),
             client.length === 0,
           );
           const consoleCidrs = rules
@@ -121,8 +121,8 @@ void describe("lib/firewall clusterIngressRules", () => {
       assert.ok(!ports.has(port), `port ${port} is open`);
     }
     assert.deepStrictEqual(summary(rules), [
-      ["openwire-from-cluster", 61616, "cluster"],
-      ["openwire-from-vpc", 61616, "vpc"],
+      ["openwire-tls-from-cluster", 61617, "cluster"],
+      ["openwire-tls-from-vpc", 61617, "vpc"],
       ["ssh-from-198-51-100-7-32", 22, "cidr 198.51.100.7/32"],
     ]);
   });
@@ -137,9 +137,37 @@ void describe("lib/firewall clusterIngressRules", () => {
     const rules = rulesFor({ clientSecurityGroupIds: "sg-0123456789abcdef0,sg-89abcdef" });
     const fromGroups = summary(rules).filter(([, , from]) => from.startsWith("sg "));
     assert.deepStrictEqual(fromGroups, [
-      ["openwire-from-sg-0123456789abcdef0", 61616, "sg sg-0123456789abcdef0"],
-      ["openwire-from-sg-89abcdef", 61616, "sg sg-89abcdef"],
+      ["openwire-tls-from-sg-0123456789abcdef0", 61617, "sg sg-0123456789abcdef0"],
+      ["openwire-tls-from-sg-89abcdef", 61617, "sg sg-89abcdef"],
     ]);
+  });
+
+  void it("opens to clients exactly the client ports that clientTransport turns on", () => {
+    const clientRules = (transport: string) =>
+      summary(
+        rulesFor({
+          clientTransport: transport,
+          clientCidrs: "10.20.0.0/16",
+          clientSecurityGroupIds: "sg-89abcdef",
+        }),
+      ).filter(([name]) => name.startsWith("openwire"));
+    const tls: [string, number, string][] = [
+      ["openwire-tls-from-10-20-0-0-16", 61617, "cidr 10.20.0.0/16"],
+      ["openwire-tls-from-cluster", 61617, "cluster"],
+      ["openwire-tls-from-sg-89abcdef", 61617, "sg sg-89abcdef"],
+    ];
+    // The plain port's rules keep the names they had before TLS existed: a stack that stays on tcp keeps them.
+    const tcp: [string, number, string][] = [
+      ["openwire-from-10-20-0-0-16", 61616, "cidr 10.20.0.0/16"],
+      ["openwire-from-cluster", 61616, "cluster"],
+      ["openwire-from-sg-89abcdef", 61616, "sg sg-89abcdef"],
+    ];
+    assert.deepStrictEqual(clientRules("tls"), tls);
+    assert.deepStrictEqual(clientRules("tcp"), tcp);
+    assert.deepStrictEqual(
+      clientRules("tls+tcp"),
+      [...tcp, ...tls].sort((a, b) => a[0].localeCompare(b[0])),
+    );
   });
 
   void it("opens the console only to consoleCidrs, and not at all by default", () => {
@@ -160,7 +188,7 @@ void describe("lib/firewall clusterIngressRules", () => {
     assert.ok(
       rules.some(
         ([name, port, from]) =>
-          name === "openwire-from-10-20-0-0-16" && port === 61616 && from === "cidr 10.20.0.0/16",
+          name === "openwire-tls-from-10-20-0-0-16" && port === 61617 && from === "cidr 10.20.0.0/16",
       ),
     );
   });

@@ -1,5 +1,5 @@
 // Shared fixtures for the unit tests (not a test file itself: the runner picks up *.test.ts only).
-import { ClusterFacts, ClusterSecrets, NodeFacts } from "../../lib/facts";
+import { ClusterFacts, ClusterSecrets, NodeFacts, TlsFacts } from "../../lib/facts";
 
 /**
  * Secrets that cannot appear anywhere by accident: they contain characters outside the base64 alphabet, so a
@@ -25,8 +25,27 @@ export function nodesFor(count: number): NodeFacts[] {
   return Array.from({ length: count }, (_, i) => ({ index: i + 1, privateIp: nodeAddress(i + 1) }));
 }
 
+/** Node n's TLS private key: a secret, told apart from every other text like SECRETS. */
+export const tlsKey = (index: number) =>
+  `-----BEGIN EC PRIVATE KEY-----\nTls-Key-${index}-okapi\n-----END EC PRIVATE KEY-----\n`;
+export const TLS_KEYSTORE_PASSWORD = "Keystore-Pw-31b0-axolotl";
+
+/** Stand-ins for the certificates (their text is never parsed on the way to the hosts). */
+export function tlsFactsFor(count: number): TlsFacts {
+  return {
+    nodes: Array.from({ length: count }, (_, i) => ({
+      index: i + 1,
+      certificate: `-----BEGIN CERTIFICATE-----\nnode-${i + 1}\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n`,
+      privateKey: tlsKey(i + 1),
+    })),
+    clientCaCertificates: "-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n",
+    keystorePassword: TLS_KEYSTORE_PASSWORD,
+  };
+}
+
+/** Facts as the stack gives them with TLS on (the default); settings with clientTransport tcp ignore `tls`. */
 export function factsFor(count: number, extra: Partial<ClusterFacts> = {}): ClusterFacts {
-  return { nodes: nodesFor(count), secrets: SECRETS, ...extra };
+  return { nodes: nodesFor(count), secrets: SECRETS, tls: tlsFactsFor(count), ...extra };
 }
 
 /** Attributes of the first `<name .../>` or `<name ...>` element in an XML text, by name. */

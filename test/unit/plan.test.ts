@@ -138,7 +138,7 @@ describe("lib/plan buildPlan", () => {
     assert.match(
       watchdog[1]?.content ?? "",
       new RegExp(
-        `^ExecStart=/usr/local/libexec/activemq-ha/election-watchdog 61616 /var/lib/activemq-election-watchdog ${addresses.replace(/\./g, "\\.")}$`,
+        `^ExecStart=/usr/local/libexec/activemq-ha/election-watchdog 61617 /var/lib/activemq-election-watchdog ${addresses.replace(/\./g, "\\.")}$`,
         "m",
       ),
     );

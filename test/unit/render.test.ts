@@ -239,19 +239,27 @@ void describe("lib/render/activemq", () => {
     assert.equal(elementAttributes(renderActivemqXml(s, facts3, node2), "broker").brokerName, "orders-ha");
   });
 
-  void it("opens only an OpenWire connector on the OpenWire port", () => {
+  void it("opens only OpenWire: over TLS by default, on plain TCP with clientTransport tcp", () => {
     assert.equal(countOf(xml2, /<transportConnector\b/), 1);
     const connector = elementAttributes(xml2, "transportConnector");
-    assert.equal(connector.name, "openwire");
-    assert.match(connector.uri as string, /^tcp:\/\/0\.0\.0\.0:61616\?/);
-    for (const other of ["amqp", "stomp", "mqtt", "ws://", "auto"]) {
+    assert.equal(connector.name, "openwire-tls");
+    assert.match(connector.uri as string, /^ssl:\/\/0\.0\.0\.0:61617\?/);
+    for (const other of ["amqp", "stomp", "mqtt", "ws://", "auto", "tcp://0.0.0.0"]) {
       assert.ok(!xml2.includes(other), `mentions ${other}`);
     }
-    const custom = renderActivemqXml(settingsOf({ openwirePort: "41616" }), facts3, node2);
-    assert.match(
-      elementAttributes(custom, "transportConnector").uri as string,
-      /^tcp:\/\/0\.0\.0\.0:41616\?/,
+    const custom = renderActivemqXml(
+      settingsOf({ clientTransport: "tcp", openwirePort: "41616" }),
+      facts3,
+      node2,
     );
+    assert.equal(countOf(custom, /<transportConnector\b/), 1);
+    // The very line rendered before TLS existed: a stack that stays on tcp keeps its activemq.xml.
+    assert.ok(
+      custom.includes(
+        '<transportConnector name="openwire" uri="tcp://0.0.0.0:41616?maximumConnections=1000&amp;wireFormat.maxFrameSize=104857600"/>',
+      ),
+    );
+    assert.ok(!custom.includes("<sslContext>"));
   });
 
   void it("turns the scheduler and the remote JMX connector off, and anonymous access off", () => {

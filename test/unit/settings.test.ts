@@ -77,11 +77,18 @@ void describe("lib/settings parseSettings", () => {
       webConsole: true,
       ports: {
         openwire: 61616,
+        openwireTls: 61617,
         replication: 61619,
         zookeeperClient: 2181,
         zookeeperPeer: 2888,
         zookeeperElection: 3888,
         console: 8161,
+      },
+      tls: {
+        transport: "tls",
+        clientCertificates: "required",
+        certificateValidityDays: 365,
+        renewBeforeDays: 30,
       },
       artifactBaseUrl: "https://archive.apache.org/dist",
       mavenBaseUrl: "https://repo1.maven.org/maven2",
@@ -334,6 +341,7 @@ void describe("lib/settings parseSettings", () => {
     void it("reads every port setting into its field", () => {
       const s = accepted({
         openwirePort: "1024",
+        openwireTlsPort: "1029",
         replicationPort: "1025",
         zookeeperClientPort: "1026",
         zookeeperPeerPort: "1027",
@@ -342,6 +350,7 @@ void describe("lib/settings parseSettings", () => {
       });
       assert.deepStrictEqual(s.ports, {
         openwire: 1024,
+        openwireTls: 1029,
         replication: 1025,
         zookeeperClient: 1026,
         zookeeperPeer: 1027,
@@ -1037,7 +1046,7 @@ void describe("lib/settings parseSettings", () => {
         "clientCidrs",
         "2001:db8::1:0/112,2001::db8:1:0/112",
         "2001:db8::1:0/112 and 2001::db8:1:0/112",
-        'rule "openwire-from-2001-db8-1-0-112"',
+        'rule "openwire-tls-from-2001-db8-1-0-112"',
       );
       assertRefused(
         { sshCidrs: "2001:db8::/128,::2001:db8/128,2001::db8/128" },
@@ -1178,9 +1187,12 @@ void describe("lib/settings parseSettings", () => {
       config: Record<string, { type: string; default?: unknown; description?: string }>;
     };
     const declared = Object.keys(project.config);
-    // sshPrivateKey is a secret: Pulumi would require a value for a typed key without a default, and a secret
+    // sshPrivateKey and tlsCaKey are secrets: Pulumi would require a value for a typed key without a default, and a secret
     // has no plain-text default, so it is read but not declared.
-    assert.deepStrictEqual([...declared].sort(), SETTING_NAMES.filter((k) => k !== "sshPrivateKey").sort());
+    assert.deepStrictEqual(
+      [...declared].sort(),
+      SETTING_NAMES.filter((k) => k !== "sshPrivateKey" && k !== "tlsCaKey").sort(),
+    );
     const raw: Record<string, string> = {};
     for (const [key, spec] of Object.entries(project.config)) {
       assert.ok(spec.default !== undefined, `${key} needs a default, or Pulumi makes it required`);

@@ -3,7 +3,17 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { AZS, byJson, ofType, PASSWORDS, Recorded, runStack, StackRun, unwrapSecret } from "../support/mocks";
+import {
+  AZS,
+  byJson,
+  mockPem,
+  ofType,
+  PASSWORDS,
+  Recorded,
+  runStack,
+  StackRun,
+  unwrapSecret,
+} from "../support/mocks";
 
 describe("stack (mocked): replicated-leveldb, defaults", () => {
   let run: StackRun;
@@ -83,8 +93,8 @@ describe("stack (mocked): replicated-leveldb, defaults", () => {
         [2888, 2888, "tcp", cluster],
         [3888, 3888, "tcp", cluster],
         [61619, 61619, "tcp", cluster],
-        [61616, 61616, "tcp", cluster],
-        [61616, 61616, "tcp", "10.0.0.0/16"],
+        [61617, 61617, "tcp", cluster],
+        [61617, 61617, "tcp", "10.0.0.0/16"],
         [22, 22, "tcp", "198.51.100.7/32"],
       ].sort(byJson),
     );
@@ -107,11 +117,11 @@ describe("stack (mocked): replicated-leveldb, defaults", () => {
     const ips = ["10.0.0.11", "10.0.64.12", "10.0.128.13"];
     assert.equal(
       run.outputs.failoverUrl,
-      `failover:(${ips.map((ip) => `tcp://${ip}:61616`).join(",")})?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000`,
+      `failover:(${ips.map((ip) => `ssl://${ip}:61617`).join(",")})?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000`,
     );
     assert.equal(
       run.outputs.publicFailoverUrl,
-      "failover:(tcp://203.0.113.1:61616,tcp://203.0.113.2:61616,tcp://203.0.113.3:61616)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000",
+      "failover:(ssl://203.0.113.1:61617,ssl://203.0.113.2:61617,ssl://203.0.113.3:61617)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000",
     );
     assert.equal(run.outputs.zookeeperConnect, ips.map((ip) => `${ip}:2181`).join(","));
     assert.deepEqual(
@@ -142,6 +152,16 @@ describe("stack (mocked): replicated-leveldb, defaults", () => {
         brokerPassword: PASSWORDS["amq-broker-password"] as string,
         consolePassword: PASSWORDS["amq-console-password"] as string,
         replicationToken: PASSWORDS["amq-replication-token"] as string,
+      },
+      // What the mocked tls provider answers (test/support/mocks.ts): PEM stand-ins named after each resource.
+      tls: {
+        nodes: [1, 2, 3].map((n) => ({
+          index: n,
+          certificate: `${mockPem("CERTIFICATE", `amq-node-${n}-tls`)}${mockPem("CERTIFICATE", "amq-ca")}`,
+          privateKey: mockPem("PRIVATE KEY", `amq-node-${n}-tls`),
+        })),
+        clientCaCertificates: mockPem("CERTIFICATE", "amq-ca"),
+        keystorePassword: PASSWORDS["amq-keystore-password"] as string,
       },
     };
     const payloadOf = new Map(plan.map((s) => [s.id, renderPayload(s, facts)]));
@@ -252,7 +272,7 @@ describe("stack (mocked): shared-kahadb", () => {
 
   it("uses the given client block instead of the VPC's", () => {
     const openwire = ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(
-      (r) => r.inputs.fromPort === 61616 && r.inputs.cidrIpv4 !== undefined,
+      (r) => r.inputs.fromPort === 61617 && r.inputs.cidrIpv4 !== undefined,
     );
     assert.deepEqual(
       openwire.map((r) => r.inputs.cidrIpv4),

@@ -8,16 +8,33 @@ import { failoverUrl, zookeeperConnect } from "../../lib/urls";
 const ADDRESSES = ["10.0.0.10", "10.0.64.10", "10.0.128.10"];
 
 void describe("lib/urls", () => {
-  void it("failoverUrl lists the brokers in order with fast reconnect options", () => {
+  void it("failoverUrl lists the brokers in order with fast reconnect options, over TLS by default", () => {
     assert.equal(
       failoverUrl(parseSettings({}), ADDRESSES),
-      "failover:(tcp://10.0.0.10:61616,tcp://10.0.64.10:61616,tcp://10.0.128.10:61616)" +
+      "failover:(ssl://10.0.0.10:61617,ssl://10.0.64.10:61617,ssl://10.0.128.10:61617)" +
         "?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000",
+    );
+  });
+
+  void it("failoverUrl uses TLS whenever it is on, and plain TCP when asked for or when it is all there is", () => {
+    const both = parseSettings({ clientTransport: "tls+tcp", openwireTlsPort: "41617" });
+    assert.equal(
+      failoverUrl(both, ["192.0.2.1"]),
+      "failover:(ssl://192.0.2.1:41617)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000",
+    );
+    assert.equal(
+      failoverUrl(both, ["192.0.2.1"], "tcp"),
+      "failover:(tcp://192.0.2.1:61616)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000",
+    );
+    assert.match(
+      failoverUrl(parseSettings({ clientTransport: "tcp" }), ["192.0.2.1"]),
+      /^failover:\(tcp:\/\/192\.0\.2\.1:61616\)/,
     );
   });
 
   void it("failoverUrl follows the OpenWire port and reconnect settings", () => {
     const s = parseSettings({
+      clientTransport: "tcp",
       openwirePort: "51515",
       failoverInitialReconnectDelayMs: "25",
       failoverMaxReconnectDelayMs: "2000",
