@@ -526,11 +526,12 @@ function readTlsSettings(r: Reader, haMode: HaMode): TlsSettings {
       `at most half of tlsCertificateValidityDays (${certificateValidityDays}), or every update would renew`,
     );
   }
+  // PEM files end with a newline (the reader trims values).
   return {
     transport,
     clientCertificates,
-    ...(caCertificate !== undefined ? { caCertificate } : {}),
-    ...(clientCaCertificate !== undefined ? { clientCaCertificate } : {}),
+    ...(caCertificate !== undefined ? { caCertificate: `${caCertificate}\n` } : {}),
+    ...(clientCaCertificate !== undefined ? { clientCaCertificate: `${clientCaCertificate}\n` } : {}),
     certificateValidityDays,
     renewBeforeDays,
   };

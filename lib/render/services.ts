@@ -127,8 +127,9 @@ export function renderBrokerEnv(settings: StackSettings): string {
 }
 
 /**
- * replicated-leveldb: the election watchdog's oneshot service. It asks every broker's OpenWire port, so it knows
- * the group's addresses; it runs as root because it may restart the broker.
+ * replicated-leveldb: the election watchdog's oneshot service, its inputs in its environment. When this host sees
+ * no master itself it asks every broker's client port, so it knows the group's addresses; it runs as root because
+ * it may restart the broker.
  */
 export function renderElectionWatchdogService(settings: StackSettings, addresses: readonly string[]): string {
   const w = ELECTION_WATCHDOG;
@@ -141,7 +142,9 @@ export function renderElectionWatchdogService(settings: StackSettings, addresses
     "[Service]",
     "Type=oneshot",
     `StateDirectory=${w.stateDirectory}`,
-    `ExecStart=${w.script} ${masterPort(settings)} /var/lib/${w.stateDirectory} ${addresses.join(" ")}`,
+    `Environment=BROKER_PORT=${masterPort(settings)} REPLICATION_PORT=${settings.ports.replication}`,
+    `Environment=STATE_DIR=/var/lib/${w.stateDirectory} "BROKERS=${addresses.join(" ")}"`,
+    `ExecStart=${w.script}`,
     "TimeoutStartSec=60",
     "",
   ].join("\n");

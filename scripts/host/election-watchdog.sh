@@ -5,12 +5,13 @@
 # "Not enough cluster members have reported their update positions yet" and no broker serves, until that broker
 # is restarted (seen in the cluster-in-a-box; restarting another broker did not help). Only the electing broker
 # logs that line, so each host can tell whether it is the one to restart.
-# Usage: election-watchdog.sh BROKER_PORT STATE_DIR ADDRESS...   (every broker's address)
+# Inputs (the unit's environment): BROKER_PORT (the client port only a master listens on), REPLICATION_PORT,
+# STATE_DIR, BROKERS (every broker's address, space-separated).
 set -euo pipefail
 
-port=$1 state=$2
-shift 2
-since_file="$state/no-master-since"
+: "${BROKER_PORT:?} ${REPLICATION_PORT:?} ${STATE_DIR:?} ${BROKERS:?}"
+read -r -a brokers <<<"$BROKERS"
+since_file="$STATE_DIR/no-master-since"
 # How long the group must have had no serving broker before this broker counts as stuck: normal elections take
 # seconds (the failover rounds measure 3-5 s), so a minute is well clear of them.
 STUCK_AFTER_SECONDS=60
@@ -20,8 +21,16 @@ port_open() {
   timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
 }
 
-for address in "$@"; do
-  if port_open "$address" "$port"; then
+# What this host sees first, without a connection: its broker is the master (it listens), or a slave replicating
+# from one. Only without either does it ask the others' client ports: a connection that closes before the OpenWire
+# handshake costs the master a WARN line in its log, which three hosts every 15 s would bury real ones under.
+if [[ -n "$(ss -Hltn "( sport = :$BROKER_PORT )")" ]] ||
+  [[ -n "$(ss -Htn state established "( dport = :$REPLICATION_PORT )")" ]]; then
+  rm -f "$since_file"
+  exit 0
+fi
+for address in "${brokers[@]}"; do
+  if port_open "$address" "$BROKER_PORT"; then
     rm -f "$since_file"
     exit 0
   fi

@@ -19,7 +19,9 @@ import {
   boxFacts,
   boxSettings,
   brokersAccepting,
+  boxPki,
   buildProbe,
+  strangerPki,
   changedSteps,
   extraSettings,
   failoverRounds,
@@ -38,6 +40,8 @@ import {
   withCountingClient,
   WORK,
 } from "./lib/cluster-box";
+import { assertTlsPolicy, describeTlsPolicy } from "./lib/tls-checks";
+import { masterPort } from "../../lib/tls";
 import { BoxCluster, runPlan, StepFailed, StepState } from "./lib/executor";
 
 const ZOOKEEPER_VERSION = "3.8.0"; // what Debian 12 packages
@@ -261,7 +265,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
   });
 
   it(
-    "brokers: the plan starts one master accepting on 61616, the others replicate as slaves",
+    "brokers: the plan starts one master accepting clients, the others replicate as slaves",
     { skip: brokerSkip },
     async () => {
       await runPlan(
@@ -270,7 +274,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
         cluster,
         { state, plan, onStep: stepTimer("step") },
       );
-      const masters = await brokersAccepting(info, settings.ports.openwire);
+      const masters = await brokersAccepting(info, masterPort(settings));
       assert.equal(masters.length, 1, `accepting: ${JSON.stringify(masters)}`);
       for (const h of info.hosts.filter((x) => x.index !== masters[0])) {
         const r = await sshRun(
@@ -288,6 +292,19 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
         );
       }
       figures.add(`brokers: master node ${masters[0]}, slaves replicating — PASS`);
+    },
+  );
+
+  it(
+    "TLS: only a client that trusts the stack's CA and presents its client certificate gets past the handshake",
+    { skip: brokerSkip },
+    async () => {
+      const master = await theMaster(info, masterPort(settings));
+      const seen = await assertTlsPolicy(settings, cluster.address(master), boxPki(info), strangerPki(info));
+      figures.add(
+        `TLS (clientTransport ${settings.tls.transport}, clientCertificates ${settings.tls.clientCertificates}), ` +
+          `master node ${master}: ${describeTlsPolicy(seen)} — PASS`,
+      );
     },
   );
 
@@ -335,7 +352,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
       `one leader after the rolling restart: ${JSON.stringify([...modes])}`,
     );
     if (!brokerSkip) {
-      await theMaster(info, settings.ports.openwire);
+      await theMaster(info, masterPort(settings));
       figures.add(
         `rolling restart (zoo.cfg changed): the brokers' election ${healed.length ? `was stuck and healed by ${healed.join(", ")}` : "held"}; one master serves — PASS`,
       );
@@ -350,7 +367,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
   it("day 2: a host presenting another key is refused; a node's host replaced by a blank one is rebuilt by the next `pulumi up`", async () => {
     const steps = brokerSkip ? plan.filter(isZookeeperPhase) : plan;
     // With brokers, the master's host is the one that dies, while a client keeps sending.
-    const target = brokerSkip ? 2 : await theMaster(info, settings.ports.openwire);
+    const target = brokerSkip ? 2 : await theMaster(info, masterPort(settings));
     const replaceTarget = async () => {
       const refusal = await assertForeignHostRefused(cluster, steps, facts, state, target);
       figures.add(
@@ -378,7 +395,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
         },
       );
       assert.equal(counted.failoverMs.length, 1);
-      const masters = await brokersAccepting(info, settings.ports.openwire);
+      const masters = await brokersAccepting(info, masterPort(settings));
       assert.equal(masters.length, 1, `one master after the replacement: ${JSON.stringify(masters)}`);
       assert.notEqual(masters[0], target, "the blank host joined as a slave");
       const replicating = await sshRun(
@@ -422,7 +439,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
         `after node ${node}: all members`,
       );
       if (!brokerSkip) {
-        await theMaster(info, settings.ports.openwire);
+        await theMaster(info, masterPort(settings));
       }
     };
     const roll = (onDown: () => void) => rollHostRestarts(cluster, settings, facts, onDown, between);
@@ -487,13 +504,13 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
           );
         }
         serving = await waitFor(async () => {
-          const m = await brokersAccepting(info, settings.ports.openwire);
+          const m = await brokersAccepting(info, masterPort(settings));
           return m.length === 1 ? m : undefined;
         }, 20_000);
       } while (serving !== undefined && rolls < 3);
       // The election watchdog on each host restarts the stuck electing broker, a minute after the last master.
       const healed = await waitFor(async () => {
-        const m = await brokersAccepting(info, settings.ports.openwire);
+        const m = await brokersAccepting(info, masterPort(settings));
         return m.length === 1 ? m : undefined;
       }, 180_000);
       assert.ok(healed, "one broker serves again within 180 s");

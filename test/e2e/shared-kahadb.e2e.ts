@@ -20,7 +20,9 @@ import {
   boxFacts,
   boxSettings,
   brokersAccepting,
+  boxPki,
   buildProbe,
+  strangerPki,
   changedSteps,
   extraSettings,
   failoverRounds,
@@ -37,6 +39,8 @@ import {
   withCountingClient,
   WORK,
 } from "./lib/cluster-box";
+import { assertTlsPolicy, describeTlsPolicy } from "./lib/tls-checks";
+import { masterPort } from "../../lib/tls";
 import { BoxCluster, runPlan, StepState } from "./lib/executor";
 
 const DEBIAN_ACTIVEMQ = "5.17.2";
@@ -129,7 +133,7 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
     });
     // The first run changes every host, and says so: the idempotency check relies on that mark.
     assert.ok(changedSteps(runs).includes("n1-activemq-configure"), changedSteps(runs).join(", "));
-    const masters = await brokersAccepting(info, settings.ports.openwire);
+    const masters = await brokersAccepting(info, masterPort(settings));
     assert.equal(masters.length, 1, `accepting: ${JSON.stringify(masters)}`);
     for (const h of info.hosts.filter((x) => x.index !== masters[0])) {
       const r = await sshRun(info, h.address, "systemctl is-active activemq.service; ps -o user= -C java");
@@ -144,13 +148,22 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
     figures.add(`master node ${masters[0]}, the others wait for the lock — PASS`);
   });
 
+  it("TLS: a client that trusts the stack's CA is served over TLS, one that trusts another CA is refused", async () => {
+    const master = await theMaster(info, masterPort(settings));
+    const seen = await assertTlsPolicy(settings, cluster.address(master), boxPki(info), strangerPki(info));
+    figures.add(
+      `TLS (clientTransport ${settings.tls.transport}, clientCertificates ${settings.tls.clientCertificates}), ` +
+        `master node ${master}: ${describeTlsPolicy(seen)} — PASS`,
+    );
+  });
+
   it("idempotency: running the whole plan again changes and restarts nothing", async () => {
     const steps = await assertPlanChangesNothing(cluster, plan, facts, ["activemq.service"], state);
     figures.add(`idempotency: ${steps} steps re-run, nothing changed — PASS`);
   });
 
   it("a changed setting restarts the brokers one host at a time, the master last", async () => {
-    const [master] = await brokersAccepting(info, settings.ports.openwire);
+    const [master] = await brokersAccepting(info, masterPort(settings));
     assert.ok(master);
     const changed = boxSettings(info, { ...RAW_SETTINGS, brokerHeapMb: "768" });
     const rolled = ["configure", "settle"].flatMap((a) => [1, 2, 3].map((n) => `n${n}-activemq-${a}`));
@@ -164,7 +177,7 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
       [...rolled, "n3-activemq-gate"],
     );
     const masters = await waitFor(async () => {
-      const m = await brokersAccepting(info, settings.ports.openwire);
+      const m = await brokersAccepting(info, masterPort(settings));
       return m.length === 1 ? m : undefined;
     }, 60_000);
     assert.ok(masters, "one master serves after the rolling restart");
@@ -176,7 +189,7 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
   });
 
   it("day 2: a host presenting another key is refused; the master's host replaced by a blank one is rebuilt by the next `pulumi up`, no acknowledged message lost", async () => {
-    const target = await theMaster(info, settings.ports.openwire);
+    const target = await theMaster(info, masterPort(settings));
     const counted = await withCountingClient(
       settings,
       facts,
@@ -198,7 +211,7 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
       },
     );
     assert.deepEqual(counted.lost, [], "zero acknowledged messages lost");
-    const masters = await brokersAccepting(info, settings.ports.openwire);
+    const masters = await brokersAccepting(info, masterPort(settings));
     assert.equal(masters.length, 1, `one master after the replacement: ${JSON.stringify(masters)}`);
     assert.notEqual(masters[0], target, "the blank host waits for the lock");
     const r = await sshRun(info, info.hosts[target - 1]!.address, "systemctl is-active activemq.service");
@@ -220,7 +233,7 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
           facts,
           () => probe.fault(),
           async (node) => {
-            await theMaster(info, settings.ports.openwire);
+            await theMaster(info, masterPort(settings));
             for (const h of info.hosts) {
               const r = await sshRun(info, h.address, "systemctl is-active activemq.service");
               assert.equal(r.stdout.trim(), "active", `after node ${node}: node ${h.index}'s broker runs`);
@@ -249,15 +262,15 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
   });
 
   it("partition: the master's link cut → clients cannot reach it and no second master appears; link back → one master", async () => {
-    const [master] = await brokersAccepting(info, settings.ports.openwire);
+    const [master] = await brokersAccepting(info, masterPort(settings));
     assert.ok(master);
     box("linkdown", String(master));
     try {
       await new Promise((resolve) => setTimeout(resolve, 10_000));
-      const reachable = await brokersAccepting(info, settings.ports.openwire);
+      const reachable = await brokersAccepting(info, masterPort(settings));
       assert.deepEqual(reachable, [], "no broker accepts clients while the lock holder is cut off");
       const listening = info.hosts
-        .filter((h) => listensInside(h.index, settings.ports.openwire))
+        .filter((h) => listensInside(h.index, masterPort(settings)))
         .map((h) => h.index);
       assert.deepEqual(listening, [master], "only the lock holder serves (inside its own namespace)");
       figures.add(
@@ -268,7 +281,7 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
       box("linkup", String(master));
     }
     const after = await waitFor(async () => {
-      const m = await brokersAccepting(info, settings.ports.openwire);
+      const m = await brokersAccepting(info, masterPort(settings));
       return m.length === 1 ? m : undefined;
     }, 30_000);
     assert.deepEqual(after, [master]);

@@ -22,6 +22,8 @@ export interface RunOptions {
   readonly idOf?: (type: string, name: string) => string;
   /** The stack's outputs from its previous deployment, as a StackReference to the stack itself reads them. */
   readonly previousOutputs?: Record<string, unknown>;
+  /** The secret tlsCaKey, as config.ts hands it to the cluster. */
+  readonly tlsCaKey?: string;
 }
 
 /** One mocked stack run: its resources, the dependencies each remote.Command was given, and the cluster. */
@@ -52,6 +54,9 @@ export async function runStack(
           case "aws:ec2/eip:Eip":
             eip += 1;
             state.publicIp = `203.0.113.${eip}`;
+            // Each node makes its interface, then its address: the eip-th address is on the eip-th interface.
+            state.publicDns = `ec2-203-0-113-${eip}.eu-west-1.compute.amazonaws.com`;
+            state.privateDns = `ip-10-0-${(eip - 1) * 64}-${10 + eip}.eu-west-1.compute.internal`;
             break;
           case "aws:ec2/instance:Instance":
             state.availabilityZone = subnetZone.get(
@@ -122,7 +127,11 @@ export async function runStack(
   const settings = parseSettings(raw);
   const cluster = new ActiveMqCluster(
     "amq",
-    { settings, sshCidrs: ssh.map((c) => parseCidr(c) as Cidr) },
+    {
+      settings,
+      sshCidrs: ssh.map((c) => parseCidr(c) as Cidr),
+      ...(options.tlsCaKey !== undefined ? { tlsCaKey: pulumi.secret(options.tlsCaKey) } : {}),
+    },
     {
       transformations: [
         (t) => {

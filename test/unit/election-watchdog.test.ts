@@ -41,8 +41,17 @@ describe("scripts/host/election-watchdog.sh", () => {
     }
   });
 
-  /** One run: the group's port, how long ago the no-master period began (undefined: not yet), the journal. */
-  function run(port: number, noMasterSinceSecondsAgo: number | undefined, journal: string[], active = "yes") {
+  /**
+   * One run: the group's client port, how long ago the no-master period began (undefined: not yet), the journal,
+   * and the replication port (default: one nothing here is connected to).
+   */
+  function run(
+    port: number,
+    noMasterSinceSecondsAgo: number | undefined,
+    journal: string[],
+    active = "yes",
+    replicationPort = closedPort,
+  ) {
     const state = mkdtempSync(path.join(dir, "state-"));
     if (noMasterSinceSecondsAgo !== undefined) {
       writeFileSync(
@@ -52,10 +61,15 @@ describe("scripts/host/election-watchdog.sh", () => {
     }
     writeFileSync(path.join(dir, "journal"), journal.join("\n") + "\n");
     rmSync(path.join(dir, "restarts"), { force: true });
-    const r = spawnSync("bash", [SCRIPT, String(port), state, "127.0.0.1"], {
+    const r = spawnSync("bash", [SCRIPT], {
       encoding: "utf8",
       env: {
         ...process.env,
+        BROKER_PORT: String(port),
+        REPLICATION_PORT: String(replicationPort),
+        STATE_DIR: state,
+        // A remote broker that does not answer, then this host's own address.
+        BROKERS: "192.0.2.1 127.0.0.1",
         PATH: `${path.join(dir, "bin")}:${process.env.PATH ?? ""}`,
         DIR: dir,
         ACTIVE: active,
@@ -72,6 +86,29 @@ describe("scripts/host/election-watchdog.sh", () => {
     assert.equal(r.status, 0);
     assert.equal(r.restarts, "");
     assert.equal(existsSync(r.stateFile), false);
+  });
+
+  it("takes a replication connection to a master as a served group, without asking any client port", async () => {
+    const master = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => master.listen(0, "127.0.0.1", resolve));
+    const replicationPort = (master.address() as net.AddressInfo).port;
+    const slave = net.connect(replicationPort, "127.0.0.1");
+    await new Promise((resolve) => slave.once("connect", resolve));
+    try {
+      const r = run(closedPort, 300, [STUCK], "yes", replicationPort);
+      assert.equal(r.status, 0);
+      assert.equal(r.restarts, "");
+      assert.equal(existsSync(r.stateFile), false);
+    } finally {
+      slave.destroy();
+      master.close();
+    }
+  });
+
+  it("refuses to run without its inputs", () => {
+    const r = spawnSync("bash", [SCRIPT], { encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /BROKER_PORT/);
   });
 
   it("only notes the time when no broker serves for the first time", () => {

@@ -135,12 +135,14 @@ describe("lib/plan buildPlan", () => {
     const addresses = factsFor(3)
       .nodes.map((n) => n.privateIp)
       .join(" ");
-    assert.match(
-      watchdog[1]?.content ?? "",
-      new RegExp(
-        `^ExecStart=/usr/local/libexec/activemq-ha/election-watchdog 61617 /var/lib/activemq-election-watchdog ${addresses.replace(/\./g, "\\.")}$`,
-        "m",
-      ),
+    const service = (watchdog[1]?.content ?? "").split("\n");
+    assert.deepEqual(
+      service.filter((l) => /^(Environment|ExecStart)=/.test(l)),
+      [
+        "Environment=BROKER_PORT=61617 REPLICATION_PORT=61619",
+        `Environment=STATE_DIR=/var/lib/activemq-election-watchdog "BROKERS=${addresses}"`,
+        "ExecStart=/usr/local/libexec/activemq-ha/election-watchdog",
+      ],
     );
     assert.match(watchdog[2]?.content ?? "", /^OnUnitActiveSec=15$/m);
     assert.equal(replicated.inputs.WATCHDOG_TIMER, "activemq-election-watchdog.timer");

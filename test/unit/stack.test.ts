@@ -14,6 +14,11 @@ import {
   StackRun,
   unwrapSecret,
 } from "../support/mocks";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { makeTestPki } from "../support/certificates";
+import { requireTool } from "../support/tools";
 
 describe("stack (mocked): replicated-leveldb, defaults", () => {
   let run: StackRun;
@@ -221,6 +226,103 @@ describe("stack (mocked): replicated-leveldb, defaults", () => {
 
   it("creates no EFS in replicated-leveldb mode", () => {
     assert.equal(ofType(resources, "aws:efs/fileSystem:FileSystem").length, 0);
+  });
+});
+
+describe("stack (mocked): TLS certificates", () => {
+  const certs = (resources: Recorded[], type: string) =>
+    ofType(resources, `tls:index/${type}`).map((r) => r.name);
+
+  it("defaults: the stack's CA, a server certificate per node naming its addresses and DNS names, a client certificate", async () => {
+    const { resources, cluster } = await runStack({});
+    assert.deepEqual(certs(resources, "selfSignedCert:SelfSignedCert"), ["amq-ca"]);
+    const ca = ofType(resources, "tls:index/selfSignedCert:SelfSignedCert")[0] as Recorded;
+    assert.equal(ca.inputs.isCaCertificate, true);
+    assert.deepEqual(ca.inputs.allowedUses, ["cert_signing", "crl_signing"]);
+    assert.equal(ca.inputs.validityPeriodHours, 87600);
+    assert.deepEqual(certs(resources, "locallySignedCert:LocallySignedCert").sort(), [
+      "amq-client-tls",
+      "amq-node-1-tls",
+      "amq-node-2-tls",
+      "amq-node-3-tls",
+    ]);
+    const requests = ofType(resources, "tls:index/certRequest:CertRequest");
+    for (const n of [1, 2, 3]) {
+      const request = requests.find((r) => r.name === `amq-node-${n}-tls`) as Recorded;
+      const privateIp = `10.0.${(n - 1) * 64}.${10 + n}`;
+      assert.deepEqual(request.inputs.ipAddresses, [privateIp, `203.0.113.${n}`]);
+      assert.deepEqual(request.inputs.dnsNames, [
+        `ec2-203-0-113-${n}.eu-west-1.compute.amazonaws.com`,
+        `ip-${privateIp.replace(/\./g, "-")}.eu-west-1.compute.internal`,
+      ]);
+      const cert = ofType(resources, "tls:index/locallySignedCert:LocallySignedCert").find(
+        (r) => r.name === `amq-node-${n}-tls`,
+      ) as Recorded;
+      assert.deepEqual(cert.inputs.allowedUses, ["digital_signature", "key_encipherment", "server_auth"]);
+      assert.equal(cert.inputs.validityPeriodHours, 365 * 24);
+      assert.equal(cert.inputs.earlyRenewalHours, 30 * 24);
+      assert.equal(unwrapSecret(cert.inputs.caPrivateKeyPem).secret, true, "the CA key is a secret");
+    }
+    const client = ofType(resources, "tls:index/locallySignedCert:LocallySignedCert").find(
+      (r) => r.name === "amq-client-tls",
+    ) as Recorded;
+    assert.deepEqual(client.inputs.allowedUses, ["digital_signature", "key_encipherment", "client_auth"]);
+    for (const key of ofType(resources, "tls:index/privateKey:PrivateKey").filter((k) =>
+      k.name.endsWith("tls"),
+    )) {
+      assert.deepEqual([key.inputs.algorithm, key.inputs.ecdsaCurve], ["ECDSA", "P256"], key.name);
+    }
+    assert.ok(cluster.tls?.client, "a client certificate is output");
+    assert.equal(await pulumi.isSecret(cluster.tls.client.key), true, "clientKey is a secret");
+    assert.equal(await pulumi.isSecret(cluster.tls.client.certificate), false);
+    assert.equal(await pulumi.isSecret(cluster.tls.caCertificate), false);
+    assert.equal(cluster.tls.tcpFailoverUrl, undefined, "no plain URL with clientTransport tls");
+  });
+
+  it("tls+tcp: the plain URL for clients not moved yet; shared-kahadb (off): no client certificate", async () => {
+    const { cluster, resources } = await runStack({ haMode: "shared-kahadb", clientTransport: "tls+tcp" });
+    assert.equal(cluster.tls?.client, undefined);
+    assert.ok(!certs(resources, "locallySignedCert:LocallySignedCert").includes("amq-client-tls"));
+    const url = await new Promise<string>((resolve) => cluster.tls?.tcpFailoverUrl?.apply(resolve));
+    assert.match(
+      url,
+      /^failover:\(tcp:\/\/10\.0\.0\.11:61616,tcp:\/\/10\.0\.64\.12:61616,tcp:\/\/10\.0\.128\.13:61616\)\?/,
+    );
+  });
+
+  it(
+    "a brought CA signs the nodes' certificates with its key (a secret); the stack makes no CA",
+    { skip: requireTool("openssl", "openssl") },
+    async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), "amq-stack-ca-"));
+      try {
+        const pki = makeTestPki(dir, [{ index: 1, privateIp: "10.0.0.11" }], "brought");
+        const { cluster, resources } = await runStack(
+          { tlsCaCertificate: pki.caCertificate, tlsCaKey: pki.caKey },
+          undefined,
+          { tlsCaKey: pki.caKey },
+        );
+        assert.deepEqual(certs(resources, "selfSignedCert:SelfSignedCert"), []);
+        for (const cert of ofType(resources, "tls:index/locallySignedCert:LocallySignedCert")) {
+          assert.equal(cert.inputs.caCertPem, pki.caCertificate, cert.name);
+          const key = unwrapSecret(cert.inputs.caPrivateKeyPem);
+          assert.deepEqual(key, { secret: true, value: pki.caKey }, cert.name);
+        }
+        const ca = await new Promise<string>((resolve) => cluster.tls?.caCertificate.apply(resolve));
+        assert.equal(ca, pki.caCertificate);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it("clientTransport tcp: no certificate at all, and no TLS output", async () => {
+    const { cluster, resources } = await runStack({ clientTransport: "tcp" });
+    assert.equal(cluster.tls, undefined);
+    assert.deepEqual(
+      resources.filter((r) => r.type.startsWith("tls:") && !/host-key|ssh/.test(r.name)).map((r) => r.name),
+      [],
+    );
   });
 });
 

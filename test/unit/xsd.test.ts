@@ -121,6 +121,12 @@ void describe("lib/render/activemq against the ActiveMQ 5.16.8 schema (xmllint)"
     ["replicated-leveldb, 5 nodes", settingsOf({ nodeCount: "5", replicationSync: "quorum_disk" }), 5],
     ["replicated-leveldb, 7 nodes, other ports", settingsOf({ nodeCount: "7", replicationPort: "41619" }), 7],
     ["shared-kahadb, 3 nodes", settingsOf({ haMode: "shared-kahadb" }), 3],
+    [
+      "TLS and plain TCP, client certificates optional",
+      settingsOf({ clientTransport: "tls+tcp", clientCertificates: "optional" }),
+      3,
+    ],
+    ["plain TCP only", settingsOf({ clientTransport: "tcp" }), 3],
   ];
   for (const [name, settings, count] of cases) {
     void it(`validates the broker element of every node: ${name}`, () => {
@@ -175,6 +181,18 @@ void describe("lib/render/activemq against the ActiveMQ 5.16.8 schema (xmllint)"
     const r = xmllint(broker.replace("zkSessionTimeout=", "zkSessionTimout="), "--schema", schema);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /attribute 'zkSessionTimout': The attribute 'zkSessionTimout' is not allowed/);
+  });
+
+  void it("validates the SSL context and TLS connector, and rejects a misspelt sslContext attribute", () => {
+    const facts = factsFor(3);
+    const broker = renderBrokerElement(settingsOf({}), facts, facts.nodes[0] as NodeFacts);
+    for (const part of ["<sslContext>", 'trustStoreType="PKCS12"', 'name="openwire-tls" uri="ssl://']) {
+      assert.ok(broker.includes(part), `no ${part}`);
+    }
+    assertValid(broker, "the default (TLS, client certificates required)");
+    const r = xmllint(broker.replace("trustStoreType=", "trustStorType="), "--schema", schema);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /attribute 'trustStorType'/);
   });
 
   void it("rejects an unknown element in the broker", () => {

@@ -7,7 +7,9 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { ClusterFacts } from "../../../lib/facts";
 import { parseSettings, RawSettings, StackSettings } from "../../../lib/settings";
-import { failoverUrl } from "../../../lib/urls";
+import { masterPort } from "../../../lib/tls";
+import { failoverUrl, preferredScheme } from "../../../lib/urls";
+import { javaClientTls, makeTestPki, TestPki } from "../../support/certificates";
 import { box, BoxHost, BoxInfo, sshRun, sleep, waitFor } from "./box";
 import { analyze } from "./failover-figures";
 import { BoxCluster, runPlan, StepFailed, StepRun, StepState } from "./executor";
@@ -133,12 +135,38 @@ export function boxSettings(info: BoxInfo, extra: RawSettings): StackSettings {
   });
 }
 
+let pki: TestPki | undefined;
+/** The box's CA and certificates, as the stack would make them (test/support/certificates.ts), once a run. */
+export function boxPki(info: BoxInfo): TestPki {
+  pki ??= makeTestPki(
+    path.join(WORK, "pki"),
+    info.hosts.map((h) => ({ index: h.index, privateIp: h.address })),
+    "box",
+  );
+  return pki;
+}
+
+/** Another CA with its own certificates: what a client that trusts the wrong CA, or a forged broker, holds. */
+export function strangerPki(info: BoxInfo): TestPki {
+  return makeTestPki(
+    path.join(WORK, "pki-stranger"),
+    info.hosts.map((h) => ({ index: h.index, privateIp: h.address })),
+    "stranger",
+  );
+}
+
 export function boxFacts(info: BoxInfo, sharedStoreHost?: string): ClusterFacts {
   const secret = () => randomBytes(18).toString("base64url");
   return {
     nodes: info.hosts.map((h) => ({ index: h.index, privateIp: h.address })),
     secrets: { brokerPassword: secret(), consolePassword: secret(), replicationToken: secret() },
     ...(sharedStoreHost ? { sharedStoreHost } : {}),
+    // Sent only where clientTransport turns TLS on (lib/steps/broker.ts).
+    tls: {
+      nodes: boxPki(info).nodes,
+      clientCaCertificates: boxPki(info).caCertificate,
+      keystorePassword: secret(),
+    },
   };
 }
 
@@ -424,6 +452,16 @@ export async function withCountingClient(
     settings,
     facts.nodes.map((n) => n.privateIp),
   );
+  // Over TLS the client trusts the stack's CA (output caCertificate) and presents the stack's client certificate
+  // where the brokers ask for one (clientCertificate, clientKey), through the stores the README has users build.
+  const clientTls =
+    preferredScheme(settings) === "ssl" && pki !== undefined
+      ? javaClientTls(
+          path.join(WORK, "client-tls"),
+          pki.caCertificate,
+          settings.tls.clientCertificates !== "off" ? pki.client : undefined,
+        ).jvmOptions
+      : [];
   const state = path.join(WORK, `acks-${Date.now()}.log`);
   const received = path.join(WORK, `received-${Date.now()}.log`);
   // A queue of its own: a message of an earlier run that reappears (a consumed message redelivered after a
@@ -432,9 +470,13 @@ export async function withCountingClient(
   const user = settings.activemq.brokerUser;
   const password = facts.secrets.brokerPassword;
   const java = (mode: string, file: string): ChildProcess =>
-    spawn("java", ["-cp", classpath.join(":"), "FailoverProbe", mode, url, user, password, queue, file], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    spawn(
+      "java",
+      [...clientTls, "-cp", classpath.join(":"), "FailoverProbe", mode, url, user, password, queue, file],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
   const ackLines = () =>
     existsSync(state)
       ? readFileSync(state, "utf8")
@@ -558,7 +600,7 @@ export async function failoverRounds(
 ): Promise<Counted> {
   return withCountingClient(settings, facts, classpath, run.figures, "failover", async (probe) => {
     for (let round = 1; round <= run.rounds; round++) {
-      const masters = await brokersAccepting(info, settings.ports.openwire);
+      const masters = await brokersAccepting(info, masterPort(settings));
       if (masters.length !== 1) {
         throw new Error(`round ${round}: expected one master, found ${JSON.stringify(masters)}`);
       }
@@ -572,7 +614,7 @@ export async function failoverRounds(
             (await brokerLogs(info)),
         );
       }
-      const newMaster = await brokersAccepting(info, settings.ports.openwire);
+      const newMaster = await brokersAccepting(info, masterPort(settings));
       run.figures.add(
         `round ${round}: master node ${master} powered off; new master ${JSON.stringify(newMaster)}`,
       );
