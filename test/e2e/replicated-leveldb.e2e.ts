@@ -41,7 +41,7 @@ import {
   WORK,
 } from "./lib/cluster-box";
 import { assertTlsPolicy, describeTlsPolicy } from "./lib/tls-checks";
-import { masterPort } from "../../lib/tls";
+import { masterPort, tlsOn } from "../../lib/tls";
 import { BoxCluster, runPlan, StepFailed, StepState } from "./lib/executor";
 
 const ZOOKEEPER_VERSION = "3.8.0"; // what Debian 12 packages
@@ -298,7 +298,11 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
   it(
     "TLS: only a client that trusts the stack's CA and presents its client certificate gets past the handshake",
     { skip: brokerSkip },
-    async () => {
+    async (t) => {
+      if (!tlsOn(settings)) {
+        t.skip(`clientTransport ${settings.tls.transport}: no TLS port`);
+        return;
+      }
       const master = await theMaster(info, masterPort(settings));
       const seen = await assertTlsPolicy(settings, cluster.address(master), boxPki(info), strangerPki(info));
       figures.add(

@@ -40,7 +40,7 @@ import {
   WORK,
 } from "./lib/cluster-box";
 import { assertTlsPolicy, describeTlsPolicy } from "./lib/tls-checks";
-import { masterPort } from "../../lib/tls";
+import { masterPort, tlsOn } from "../../lib/tls";
 import { BoxCluster, runPlan, StepState } from "./lib/executor";
 
 const DEBIAN_ACTIVEMQ = "5.17.2";
@@ -148,7 +148,11 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
     figures.add(`master node ${masters[0]}, the others wait for the lock — PASS`);
   });
 
-  it("TLS: a client that trusts the stack's CA is served over TLS, one that trusts another CA is refused", async () => {
+  it("TLS: a client that trusts the stack's CA is served over TLS, one that trusts another CA is refused", async (t) => {
+    if (!tlsOn(settings)) {
+      t.skip(`clientTransport ${settings.tls.transport}: no TLS port`);
+      return;
+    }
     const master = await theMaster(info, masterPort(settings));
     const seen = await assertTlsPolicy(settings, cluster.address(master), boxPki(info), strangerPki(info));
     figures.add(
