@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { ClusterFacts } from "./facts";
-import { PlanStep, StepInput } from "./plan";
+import { PlanStep, StepInput } from "./steps/types";
 
 export const SCRIPTS_DIR = path.resolve(__dirname, "..", "scripts");
 export const COMMON_LIBRARY = "lib/common.sh";
