@@ -22,6 +22,8 @@ export interface StackConfig {
   readonly sshPrivateKey?: pulumi.Output<string>;
   /** The private key of the user's CA, when tlsCaCertificate is set. */
   readonly tlsCaKey?: pulumi.Output<string>;
+  /** The keys of the user's node certificates (a JSON list), when tlsNodeCertificates is set. */
+  readonly tlsNodeKeys?: pulumi.Output<string>;
 }
 
 /** Every `<project>:<key>` value of the stack, by key (secrets are not decrypted here). */
@@ -126,11 +128,13 @@ export async function loadConfig(): Promise<StackConfig> {
   const config = new pulumi.Config();
   const sshPrivateKey = config.getSecret("sshPrivateKey");
   const tlsCaKey = config.getSecret("tlsCaKey");
+  const tlsNodeKeys = config.getSecret("tlsNodeKeys");
   return {
     settings,
     deployedSettings,
     sshCidrs,
     ...(sshPrivateKey !== undefined ? { sshPrivateKey } : {}),
     ...(tlsCaKey !== undefined ? { tlsCaKey } : {}),
+    ...(tlsNodeKeys !== undefined ? { tlsNodeKeys } : {}),
   };
 }

@@ -10,6 +10,7 @@ export = async () => {
     sshCidrs: config.sshCidrs,
     ...(config.sshPrivateKey ? { sshPrivateKey: config.sshPrivateKey } : {}),
     ...(config.tlsCaKey ? { tlsCaKey: config.tlsCaKey } : {}),
+    ...(config.tlsNodeKeys ? { tlsNodeKeys: config.tlsNodeKeys } : {}),
   });
   const tls = cluster.tls;
   return {

@@ -1,7 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { NodeCertificate } from "../lib/facts";
-import { CA_VALIDITY_HOURS, CERTIFICATE_KEY, subjectAlternativeNames, TlsSettings } from "../lib/tls";
+import {
+  CA_VALIDITY_HOURS,
+  CERTIFICATE_KEY,
+  subjectAlternativeNames,
+  TlsSettings,
+  unnamedAddresses,
+} from "../lib/tls";
 
 /** The names one node's certificate must carry. */
 export interface CertificateNode {
@@ -16,12 +22,15 @@ export interface ClusterCertificatesArgs {
   /** Validated TLS settings (lib/tls.ts). */
   readonly tls: TlsSettings;
   readonly nodes: readonly CertificateNode[];
-  /** The private key of the user's CA (tlsCaKey), when tls.caCertificate is given. */
+  /** The private key of the user's CA (tlsCaKey), when tls.caCertificate is given without node certificates. */
   readonly caKey?: pulumi.Input<string>;
+  /** The keys of the user's node certificates (tlsNodeKeys: a JSON list), when tls.nodeCertificates is given. */
+  readonly nodeKeys?: pulumi.Input<string>;
 }
 
 /**
- * The TLS identities of a group: the CA (the stack's own unless the user brings one), one server certificate per
+ * The TLS identities of a group. Brought node certificates (tlsNodeCertificates) are used as they are, with the
+ * CA that issued them; otherwise: the CA (the stack's own unless the user brings one), one server certificate per
  * node whose names are the node's addresses, and, when brokers ask for client certificates and the user brings no
  * client CA, one client certificate signed by the same CA. A certificate within tlsRenewBeforeDays of its end is
  * replaced by the next `pulumi up`, and the provisioning rolls the new one out node by node, the master last.
@@ -45,6 +54,44 @@ export class ClusterCertificates extends pulumi.ComponentResource {
     const t = args.tls;
     const hours = t.certificateValidityDays * 24;
     const earlyRenewalHours = t.renewBeforeDays * 24;
+
+    const brought = t.nodeCertificates;
+    if (brought !== undefined) {
+      // The user's certificates: nothing to make, nothing to renew; their names are checked against the addresses.
+      if (args.nodeKeys === undefined || t.caCertificate === undefined) {
+        throw new Error("tlsNodeCertificates is set but tlsNodeKeys or tlsCaCertificate is not");
+      }
+      const ca = t.caCertificate;
+      const keys = pulumi.secret(args.nodeKeys).apply((text) => JSON.parse(text) as string[]);
+      this.nodeCertificates = pulumi.secret(
+        pulumi
+          .all([keys, ...args.nodes.map((n) => pulumi.all([n.privateIp, n.publicIp]))])
+          .apply(([k, ...ips]) =>
+            args.nodes.map((node, i) => {
+              const certificate = brought[i] as string;
+              const missing = unnamedAddresses(certificate, ips[i] as string[]);
+              if (missing.length > 0) {
+                throw new Error(
+                  `tlsNodeCertificates[${i}]: node ${node.index}'s certificate does not name ${missing.join(", ")}; ` +
+                    `allowed: a certificate whose subject alternative names include the node's private and public ` +
+                    `addresses (pulumi stack output nodes), or no tlsNodeCertificates (the stack makes them)`,
+                );
+              }
+              return {
+                index: node.index,
+                certificate: `${certificate.trimEnd()}\n${ca.trimEnd()}\n`,
+                privateKey: k[i] as string,
+              };
+            }),
+          ),
+      );
+      this.caCertificate = pulumi.output(ca);
+      this.clientCaCertificates = pulumi.output(
+        t.clientCertificates === "off" ? "" : (t.clientCaCertificate ?? ca),
+      );
+      this.registerOutputs({ caCertificate: this.caCertificate });
+      return;
+    }
 
     let caCertPem: pulumi.Output<string>;
     let caKeyPem: pulumi.Output<string>;

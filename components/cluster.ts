@@ -24,6 +24,8 @@ export interface ActiveMqClusterArgs {
   readonly sshPrivateKey?: pulumi.Input<string>;
   /** The private key of the user's CA (tlsCaKey), when settings.tls.caCertificate is set. */
   readonly tlsCaKey?: pulumi.Input<string>;
+  /** The keys of the user's node certificates (tlsNodeKeys, a JSON list), when settings.tls.nodeCertificates is set. */
+  readonly tlsNodeKeys?: pulumi.Input<string>;
 }
 
 /**
@@ -121,6 +123,7 @@ export class ActiveMqCluster extends pulumi.ComponentResource {
               dnsNames: h.dnsNames,
             })),
             ...(args.tlsCaKey !== undefined ? { caKey: args.tlsCaKey } : {}),
+            ...(args.tlsNodeKeys !== undefined ? { nodeKeys: args.tlsNodeKeys } : {}),
           },
           parent,
         )

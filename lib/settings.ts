@@ -14,6 +14,7 @@ import {
 import { normalizeFingerprint, RELEASE_KEYS } from "./releaseKeys";
 import {
   caProblem,
+  nodeCertificateProblem,
   CLIENT_CERTIFICATE_MODES,
   CLIENT_TRANSPORTS,
   ClientCertificates,
@@ -158,6 +159,8 @@ export const SETTING_NAMES = [
   "clientCertificates",
   "tlsCaCertificate",
   "tlsCaKey",
+  "tlsNodeCertificates",
+  "tlsNodeKeys",
   "clientCaCertificate",
   "tlsCertificateValidityDays",
   "tlsRenewBeforeDays",
@@ -397,7 +400,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
     webConsole,
     ...(sshPublicKey !== undefined ? { sshPublicKey } : {}),
     ports,
-    tls: readTlsSettings(r, haMode),
+    tls: readTlsSettings(r, haMode, nodeCount),
     artifactBaseUrl,
     mavenBaseUrl,
     zookeeper: {
@@ -474,7 +477,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
  * crafted frame before authentication, and only a required client certificate keeps an unauthenticated peer away
  * from the OpenWire negotiation (README, TLS). 5.19.x has the fix: a password over TLS, as Amazon MQ offers.
  */
-function readTlsSettings(r: Reader, haMode: HaMode): TlsSettings {
+function readTlsSettings(r: Reader, haMode: HaMode, nodeCount: number): TlsSettings {
   const transport = r.oneOf("clientTransport", CLIENT_TRANSPORTS, "tls");
   const fallback: ClientCertificates =
     transport !== "tcp" && haMode === "replicated-leveldb" ? "required" : "off";
@@ -488,14 +491,17 @@ function readTlsSettings(r: Reader, haMode: HaMode): TlsSettings {
   }
   const caCertificate = r.text("tlsCaCertificate");
   const caKey = r.text("tlsCaKey");
-  if ((caCertificate === undefined) !== (caKey === undefined)) {
+  const nodeCertificates = readNodeCertificates(r, nodeCount, caCertificate, caKey);
+  // With node certificates the CA comes without its key (readNodeCertificates checks that).
+  if (nodeCertificates === undefined && (caCertificate === undefined) !== (caKey === undefined)) {
     r.problem(
       "tlsCaCertificate/tlsCaKey",
       caCertificate === undefined ? "only tlsCaKey set" : "only tlsCaCertificate set",
       "both (your CA's certificate, and its key with `pulumi config set --secret tlsCaKey < ca.key`) or neither " +
         "(the stack makes its own CA)",
     );
-  } else if (caCertificate !== undefined) {
+  }
+  if (caCertificate !== undefined && (caKey !== undefined || nodeCertificates !== undefined)) {
     const problem = caProblem(caCertificate, caKey);
     if (problem !== undefined) {
       r.problem(
@@ -532,9 +538,73 @@ function readTlsSettings(r: Reader, haMode: HaMode): TlsSettings {
     clientCertificates,
     ...(caCertificate !== undefined ? { caCertificate: `${caCertificate}\n` } : {}),
     ...(clientCaCertificate !== undefined ? { clientCaCertificate: `${clientCaCertificate}\n` } : {}),
+    ...(nodeCertificates !== undefined ? { nodeCertificates } : {}),
     certificateValidityDays,
     renewBeforeDays,
   };
+}
+
+/**
+ * tlsNodeCertificates (a JSON list of PEM chains, node order) with the secret tlsNodeKeys (the same, for the keys):
+ * one each per node, issued by tlsCaCertificate, which is then given without its key. A key is never repeated in a
+ * message.
+ */
+function readNodeCertificates(
+  r: Reader,
+  nodeCount: number,
+  caCertificate: string | undefined,
+  caKey: string | undefined,
+): string[] | undefined {
+  // An empty list is Pulumi.yaml's default: unset.
+  const unlessEmpty = (text: string | undefined) => (text?.replace(/\s/g, "") === "[]" ? undefined : text);
+  const certificates = unlessEmpty(r.text("tlsNodeCertificates"));
+  const keys = unlessEmpty(r.text("tlsNodeKeys"));
+  if (certificates === undefined && keys === undefined) {
+    return undefined;
+  }
+  const parse = (text: string | undefined): string[] | undefined => {
+    try {
+      const value: unknown = JSON.parse(text ?? "");
+      return Array.isArray(value) && value.every((v) => typeof v === "string") ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const certs = parse(certificates);
+  const pems = parse(keys);
+  const allowed =
+    `tlsNodeCertificates and the secret tlsNodeKeys together, each a JSON list of ${nodeCount} PEM texts in node ` +
+    `order (pulumi config set --path 'tlsNodeCertificates[0]' -- "$(cat node1.crt)", and --secret for the keys), ` +
+    `with tlsCaCertificate (the CA that issued them) and without tlsCaKey`;
+  if (certs === undefined || pems === undefined || certs.length !== nodeCount || pems.length !== nodeCount) {
+    const shape = (list: string[] | undefined, text: string | undefined) =>
+      text === undefined
+        ? "unset"
+        : list === undefined
+          ? "not a JSON list of strings"
+          : `${list.length} entries`;
+    r.problem(
+      "tlsNodeCertificates/tlsNodeKeys",
+      `${shape(certs, certificates)} / ${shape(pems, keys)}`,
+      allowed,
+    );
+    return undefined;
+  }
+  if (caCertificate === undefined || caKey !== undefined) {
+    r.problem(
+      "tlsNodeCertificates",
+      caCertificate === undefined ? "given without tlsCaCertificate" : "given with tlsCaKey",
+      allowed,
+    );
+    return undefined;
+  }
+  certs.forEach((cert, i) => {
+    const problem = nodeCertificateProblem(cert, pems[i] as string, caCertificate);
+    if (problem !== undefined) {
+      r.problem(`tlsNodeCertificates[${i}]`, shorten(cert), `node ${i + 1}'s certificate: ${problem}`);
+    }
+  });
+  return certs.map((cert) => `${cert.trimEnd()}\n`);
 }
 
 const FAMILY_NAMES = { ipv4: "IPv4", ipv6: "IPv6" } as const;

@@ -22,6 +22,11 @@ export interface TlsSettings {
    * without it the brokers trust client certificates of the CA that signs their own.
    */
   readonly clientCaCertificate?: string;
+  /**
+   * The user's certificate chain for each node (PEM, node order), issued by caCertificate, with their keys in the
+   * secret tlsNodeKeys. With them the stack makes no certificate and renews none.
+   */
+  readonly nodeCertificates?: readonly string[];
   /** Lifetime of a broker's (and the client's) certificate. */
   readonly certificateValidityDays: number;
   /** A certificate this close to its end is renewed by the next `pulumi up`, node by node. */
@@ -152,6 +157,56 @@ export function subjectAlternativeNames(node: NodeNames): { ipAddresses: string[
   const ipAddresses = [node.privateIp, ...(node.publicIp ? [node.publicIp] : [])];
   const dnsNames = (node.dnsNames ?? []).filter((name) => name !== "");
   return { ipAddresses: [...new Set(ipAddresses)], dnsNames: [...new Set(dnsNames)] };
+}
+
+/**
+ * Why a brought node certificate cannot serve, or undefined when it can: its first certificate is a server
+ * certificate (no CA) valid now, issued and signed by the CA (`caPem`'s first certificate), and `key` is its key.
+ * Its names are checked once the node's addresses are known (components/certificates.ts).
+ */
+export function nodeCertificateProblem(
+  pem: string,
+  key: string,
+  caPem: string,
+  now: Date = new Date(),
+): string | undefined {
+  const [first] = pemCertificates(pem);
+  const [ca] = pemCertificates(caPem);
+  if (first === undefined || ca === undefined) {
+    return "no PEM certificate (-----BEGIN CERTIFICATE-----) in it";
+  }
+  let cert: X509Certificate;
+  let issuer: X509Certificate;
+  try {
+    cert = new X509Certificate(first);
+    issuer = new X509Certificate(ca);
+  } catch (e) {
+    return `it does not parse (${(e as Error).message})`;
+  }
+  if (cert.ca) {
+    return "it is a CA certificate, not a broker's";
+  }
+  if (new Date(cert.validTo) <= now || new Date(cert.validFrom) > now) {
+    return `it is valid only from ${cert.validFrom} to ${cert.validTo}`;
+  }
+  if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) {
+    return "it is not issued by tlsCaCertificate";
+  }
+  try {
+    if (!cert.checkPrivateKey(createPrivateKey(key))) {
+      return "its key in tlsNodeKeys is another certificate's";
+    }
+  } catch {
+    return "its key in tlsNodeKeys is not a PEM private key";
+  }
+  return undefined;
+}
+
+/** The addresses a brought node certificate does not name (clients would refuse it for those). */
+export function unnamedAddresses(pem: string, addresses: readonly string[]): string[] {
+  const [first] = pemCertificates(pem);
+  const cert = new X509Certificate(first as string);
+  return addresses.filter((a) => cert.checkIP(a) === undefined);
 }
 
 /** The certificates found in a PEM text, each as its own PEM block. */

@@ -53,7 +53,7 @@ function signed(dir: string, name: string, subject: string, extensions: string[]
 /** A CA in `dir` (emptied first), a certificate per node for its addresses, and a client certificate. */
 export function makeTestPki(
   dir: string,
-  nodes: readonly { readonly index: number; readonly privateIp: string }[],
+  nodes: readonly { readonly index: number; readonly privateIp: string; readonly publicIp?: string }[],
   name = "e2e",
 ): TestPki {
   rmSync(dir, { recursive: true, force: true });
@@ -81,7 +81,7 @@ export function makeTestPki(
   const read = (file: string) => readFileSync(path.join(dir, file), "utf8");
   const ca = read("ca.crt");
   const nodeCertificates = nodes.map((node) => {
-    const san = subjectAlternativeNames({ privateIp: node.privateIp });
+    const san = subjectAlternativeNames(node);
     const names = [...san.ipAddresses.map((ip) => `IP:${ip}`), ...san.dnsNames.map((d) => `DNS:${d}`)];
     const id = `node-${node.index}`;
     signed(dir, id, `/O=activemq-ha/CN=${name}-${id}`, [

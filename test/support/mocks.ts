@@ -24,6 +24,8 @@ export interface RunOptions {
   readonly previousOutputs?: Record<string, unknown>;
   /** The secret tlsCaKey, as config.ts hands it to the cluster. */
   readonly tlsCaKey?: string;
+  /** The secret tlsNodeKeys (a JSON list), as config.ts hands it to the cluster. */
+  readonly tlsNodeKeys?: string;
 }
 
 /** One mocked stack run: its resources, the dependencies each remote.Command was given, and the cluster. */
@@ -131,6 +133,7 @@ export async function runStack(
       settings,
       sshCidrs: ssh.map((c) => parseCidr(c) as Cidr),
       ...(options.tlsCaKey !== undefined ? { tlsCaKey: pulumi.secret(options.tlsCaKey) } : {}),
+      ...(options.tlsNodeKeys !== undefined ? { tlsNodeKeys: pulumi.secret(options.tlsNodeKeys) } : {}),
     },
     {
       transformations: [

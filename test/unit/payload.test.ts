@@ -10,7 +10,7 @@ import { ClusterFacts } from "../../lib/facts";
 import { renderPayload, REMOTE_COMMAND, sha256, shellQuote } from "../../lib/payload";
 import { buildPlan, PlanStep } from "../../lib/plan";
 import { parseSettings } from "../../lib/settings";
-import { factsFor, SECRETS } from "./helpers";
+import { factsFor, SECRETS, TLS_KEYSTORE_PASSWORD, tlsKey } from "./helpers";
 
 const SCRIPTS = path.resolve(__dirname, "../../scripts");
 const PLAN = buildPlan(parseSettings({}));
@@ -134,7 +134,13 @@ void describe("lib/payload", () => {
   void it("never carries a secret in clear text, in any step", () => {
     for (const s of PLAN) {
       const payload = renderPayload(s, FACTS);
-      for (const [name, secret] of Object.entries(SECRETS)) {
+      const tlsSecrets = {
+        keystorePassword: TLS_KEYSTORE_PASSWORD,
+        ...Object.fromEntries(
+          [1, 2, 3].map((n) => [`node ${n}'s TLS key`, tlsKey(n).split("\n")[1] as string]),
+        ),
+      };
+      for (const [name, secret] of Object.entries({ ...SECRETS, ...tlsSecrets })) {
         assert.ok(!payload.includes(secret), `${s.id} carries ${name} in clear text`);
       }
     }
@@ -200,6 +206,21 @@ void describe("lib/payload", () => {
     );
     assert.ok(!realm.includes(SECRETS.consolePassword));
     assert.equal(credentials, files.get("/etc/activemq/credentials.properties"));
+    assert.ok(credentials.includes(`activemq.keystorePassword=${TLS_KEYSTORE_PASSWORD}\n`));
+    // Node 2's own TLS key and nobody else's, readable by root and the broker's group only.
+    const key = s.input(FACTS).files.find((f) => f.path === "/etc/activemq/tls/broker.key");
+    assert.deepEqual(key && [key.content, key.owner, key.group, key.mode], [
+      tlsKey(2),
+      "root",
+      "activemq",
+      "0640",
+    ]);
+    for (const other of [1, 3]) {
+      assert.ok(
+        ![...files.values()].some((c) => c.includes(tlsKey(other))),
+        `node ${other}'s key is sent to node 2`,
+      );
+    }
   });
 
   void describe("run by bash, with a stand-in for the step script", () => {

@@ -1191,7 +1191,7 @@ void describe("lib/settings parseSettings", () => {
     // has no plain-text default, so it is read but not declared.
     assert.deepStrictEqual(
       [...declared].sort(),
-      SETTING_NAMES.filter((k) => k !== "sshPrivateKey" && k !== "tlsCaKey").sort(),
+      SETTING_NAMES.filter((k) => !["sshPrivateKey", "tlsCaKey", "tlsNodeKeys"].includes(k)).sort(),
     );
     const raw: Record<string, string> = {};
     for (const [key, spec] of Object.entries(project.config)) {

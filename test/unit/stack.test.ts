@@ -316,6 +316,57 @@ describe("stack (mocked): TLS certificates", () => {
     },
   );
 
+  it(
+    "brought node certificates are sent as they are, with their keys (secret); the stack makes and renews none",
+    { skip: requireTool("openssl", "openssl") },
+    async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), "amq-stack-nodes-"));
+      try {
+        const nodes = [1, 2, 3].map((index) => ({
+          index,
+          privateIp: `10.0.${(index - 1) * 64}.${10 + index}`,
+          publicIp: `203.0.113.${index}`,
+        }));
+        const pki = makeTestPki(dir, nodes, "brought");
+        const leaves = pki.nodes.map(
+          (n) => n.certificate.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n",
+        );
+        const keys = JSON.stringify(pki.nodes.map((n) => n.privateKey));
+        const { cluster, resources } = await runStack(
+          {
+            tlsCaCertificate: pki.caCertificate,
+            tlsNodeCertificates: JSON.stringify(leaves),
+            tlsNodeKeys: keys,
+          },
+          undefined,
+          { tlsNodeKeys: keys },
+        );
+        assert.deepEqual(
+          resources
+            .filter((r) => r.type.startsWith("tls:") && !/host-key|ssh/.test(r.name))
+            .map((r) => r.name),
+          [],
+        );
+        assert.equal(
+          cluster.tls?.client,
+          undefined,
+          "without the CA's key the stack makes no client certificate",
+        );
+        const commands = ofType(resources, "command:remote:Command").filter((c) =>
+          c.name.endsWith("-activemq-configure"),
+        );
+        assert.equal(commands.length, 3);
+        for (const c of commands) {
+          assert.equal(unwrapSecret(c.inputs.stdin).secret, true, `${c.name} carries a node key`);
+        }
+        const ca = await new Promise<string>((resolve) => cluster.tls?.caCertificate.apply(resolve));
+        assert.equal(ca, pki.caCertificate);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
   it("clientTransport tcp: no certificate at all, and no TLS output", async () => {
     const { cluster, resources } = await runStack({ clientTransport: "tcp" });
     assert.equal(cluster.tls, undefined);

@@ -16,6 +16,7 @@ import {
   renderTransportConnectors,
   subjectAlternativeNames,
   TLS_CIPHER_SUITES,
+  unnamedAddresses,
 } from "../../lib/tls";
 import { makeTestPki, TestPki } from "../support/certificates";
 import { requireTool } from "../support/tools";
@@ -221,6 +222,114 @@ void describe(
       assert.match(off[0] as string, /^clientCaCertificate: .*clientCertificates is off$/s);
       const leaf = readFileSync(path.join(dir, "a", "client.crt"), "utf8");
       assert.match(problemsOf({ clientCaCertificate: leaf })[0] as string, /is not a CA/);
+    });
+  },
+);
+
+void describe(
+  "brought node certificates (tlsNodeCertificates, tlsNodeKeys)",
+  { skip: requireTool("openssl", "openssl") },
+  () => {
+    let dir = "";
+    let pki: TestPki;
+    let other: TestPki;
+    const NODES = [1, 2, 3].map((index) => ({
+      index,
+      privateIp: `10.0.${(index - 1) * 64}.${10 + index}`,
+      publicIp: `203.0.113.${index}`,
+    }));
+    before(() => {
+      dir = mkdtempSync(path.join(tmpdir(), "amq-node-certs-"));
+      pki = makeTestPki(path.join(dir, "a"), NODES);
+      other = makeTestPki(path.join(dir, "b"), NODES);
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const leaf = (p: TestPki, i: number) => pemCertificates(p.nodes[i]?.certificate as string)[0] as string;
+    const raw = (certs: string[], keys: string[], extra: RawSettings = {}): RawSettings => ({
+      tlsCaCertificate: pki.caCertificate,
+      tlsNodeCertificates: JSON.stringify(certs),
+      tlsNodeKeys: JSON.stringify(keys),
+      ...extra,
+    });
+
+    void it("takes one certificate and key per node, issued by tlsCaCertificate, given without its key", () => {
+      const s = settingsOf(
+        raw(
+          [0, 1, 2].map((i) => leaf(pki, i)),
+          pki.nodes.map((n) => n.privateKey),
+        ),
+      );
+      assert.deepEqual(
+        s.tls.nodeCertificates,
+        [0, 1, 2].map((i) => `${leaf(pki, i)}\n`),
+      );
+      assert.ok(!JSON.stringify(s).includes("PRIVATE KEY"), "no key in the settings");
+    });
+
+    void it("names the node whose certificate is wrong, and never a key", () => {
+      const keys = pki.nodes.map((n) => n.privateKey);
+      const swapped = problemsOf(
+        raw([leaf(pki, 0), leaf(pki, 1), leaf(pki, 2)], [keys[0], keys[2], keys[1]] as string[]),
+      );
+      assert.deepEqual(
+        swapped.map((p) => p.replace(/got ".*?"; /s, "got …; ")),
+        [
+          "tlsNodeCertificates[1]: got …; allowed: node 2's certificate: its key in tlsNodeKeys is another certificate's",
+          "tlsNodeCertificates[2]: got …; allowed: node 3's certificate: its key in tlsNodeKeys is another certificate's",
+        ],
+      );
+      const foreign = problemsOf(
+        raw(
+          [leaf(other, 0), leaf(pki, 1), leaf(pki, 2)],
+          [other.nodes[0]?.privateKey as string, keys[1] as string, keys[2] as string],
+        ),
+      );
+      assert.match(
+        foreign.join("\n"),
+        /^tlsNodeCertificates\[0\]: .*node 1's certificate: it is not issued by tlsCaCertificate$/s,
+      );
+      const ca = problemsOf(
+        raw(
+          [pki.caCertificate, leaf(pki, 1), leaf(pki, 2)],
+          [pki.caKey, keys[1] as string, keys[2] as string],
+        ),
+      );
+      assert.match(ca.join("\n"), /node 1's certificate: it is a CA certificate, not a broker's/);
+      for (const p of [...swapped, ...foreign, ...ca]) {
+        for (const key of [...keys, pki.caKey, other.nodes[0]?.privateKey as string]) {
+          assert.ok(!p.includes(key.split("\n")[1] as string), "a key is repeated");
+        }
+      }
+    });
+
+    void it("refuses a list of the wrong length, certificates without keys, and a CA key beside them", () => {
+      const certs = [0, 1, 2].map((i) => leaf(pki, i));
+      const keys = pki.nodes.map((n) => n.privateKey);
+      assert.match(
+        problemsOf(raw(certs.slice(0, 2), keys.slice(0, 2)))[0] as string,
+        /^tlsNodeCertificates\/tlsNodeKeys: got "2 entries \/ 2 entries"; allowed: .*a JSON list of 3 PEM texts/,
+      );
+      assert.match(
+        problemsOf({
+          tlsCaCertificate: pki.caCertificate,
+          tlsNodeCertificates: JSON.stringify(certs),
+        })[0] as string,
+        /^tlsNodeCertificates\/tlsNodeKeys: got "3 entries \/ unset"/,
+      );
+      assert.deepEqual(
+        problemsOf(raw(certs, keys, { tlsCaKey: pki.caKey })).map((p) => p.split(";")[0]),
+        ['tlsNodeCertificates: got "given with tlsCaKey"'],
+      );
+      assert.deepEqual(
+        settingsOf({ tlsNodeCertificates: "[]" }).tls.nodeCertificates,
+        undefined,
+        "an empty list is unset",
+      );
+    });
+
+    void it("tells which of a node's addresses its certificate does not name", () => {
+      assert.deepEqual(unnamedAddresses(leaf(pki, 0), ["10.0.0.11", "203.0.113.1"]), []);
+      assert.deepEqual(unnamedAddresses(leaf(pki, 0), ["10.0.64.12", "203.0.113.1"]), ["10.0.64.12"]);
     });
   },
 );
