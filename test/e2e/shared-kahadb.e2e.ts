@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ClusterFacts } from "../../lib/facts";
+import { ClusterFacts, TlsFacts } from "../../lib/facts";
 import { SHARED_STORE } from "../../lib/layout";
 import { buildPlan, PlanStep } from "../../lib/plan";
 import { StackSettings } from "../../lib/settings";
@@ -22,6 +22,7 @@ import {
   brokersAccepting,
   boxPki,
   buildProbe,
+  renewedBoxCertificates,
   strangerPki,
   changedSteps,
   extraSettings,
@@ -189,6 +190,48 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
     plan = buildPlan(changed);
     figures.add(
       `rolling restart (brokerHeapMb changed): order ${order.join(", ")}, master node ${master} last — PASS`,
+    );
+  });
+
+  it("certificate renewal: new certificates from the same CA roll one host at a time, the master last, a TLS client keeps sending, nothing lost", async (t) => {
+    if (!tlsOn(settings)) {
+      t.skip(`clientTransport ${settings.tls.transport}: no certificates`);
+      return;
+    }
+    const master = await theMaster(info, masterPort(settings));
+    const before = await sshRun(info, cluster.address(master), "sudo sha256sum /etc/activemq/tls/broker.p12");
+    const renewed: ClusterFacts = {
+      ...facts,
+      tls: { ...(facts.tls as TlsFacts), nodes: renewedBoxCertificates(info) },
+    };
+    const rolled = ["configure", "settle"].flatMap((a) => [1, 2, 3].map((n) => `n${n}-activemq-${a}`));
+    let order: number[] = [];
+    const counted = await withCountingClient(
+      settings,
+      renewed,
+      probeClasspath(),
+      figures,
+      "renewal",
+      async () => {
+        order = await assertRollingRestart(cluster, plan, renewed, "activemq.service", master, state, [
+          ...rolled,
+          "n3-activemq-gate",
+        ]);
+      },
+    );
+    assert.deepEqual(counted.lost, [], "zero acknowledged messages lost");
+    const after = await sshRun(info, cluster.address(master), "sudo sha256sum /etc/activemq/tls/broker.p12");
+    assert.notEqual(after.stdout, before.stdout, "the key store was rebuilt from the new certificate");
+    const seen = await assertTlsPolicy(
+      settings,
+      cluster.address(await theMaster(info, masterPort(settings))),
+      boxPki(info),
+      strangerPki(info),
+    );
+    facts = renewed;
+    figures.add(
+      `certificate renewal: order ${order.join(", ")}, master node ${master} last; new certificate served ` +
+        `(${seen.withStackCertificate.reached === "openwire" ? seen.withStackCertificate.protocol : "?"}) — PASS`,
     );
   });
 

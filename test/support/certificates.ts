@@ -80,7 +80,32 @@ export function makeTestPki(
   );
   const read = (file: string) => readFileSync(path.join(dir, file), "utf8");
   const ca = read("ca.crt");
-  const nodeCertificates = nodes.map((node) => {
+  const nodeCertificates = issueNodeCertificates(dir, nodes, name);
+  signed(dir, "client", `/O=activemq-ha/CN=${name}-client`, [
+    "basicConstraints=critical,CA:FALSE",
+    "keyUsage=critical,digitalSignature,keyEncipherment",
+    "extendedKeyUsage=clientAuth",
+  ]);
+  return {
+    caCertificate: ca,
+    caKey: read("ca.key"),
+    nodes: nodeCertificates,
+    client: { certificate: read("client.crt"), key: read("client.key") },
+  };
+}
+
+/**
+ * Server certificates for `nodes`, signed by the CA in `dir` (made by makeTestPki): each names its addresses, as
+ * the stack's do. Called again, it issues new certificates and keys under the same CA, as a renewal does.
+ */
+export function issueNodeCertificates(
+  dir: string,
+  nodes: readonly { readonly index: number; readonly privateIp: string; readonly publicIp?: string }[],
+  name: string,
+): NodeCertificate[] {
+  const read = (file: string) => readFileSync(path.join(dir, file), "utf8");
+  const ca = read("ca.crt");
+  return nodes.map((node) => {
     const san = subjectAlternativeNames(node);
     const names = [...san.ipAddresses.map((ip) => `IP:${ip}`), ...san.dnsNames.map((d) => `DNS:${d}`)];
     const id = `node-${node.index}`;
@@ -96,17 +121,6 @@ export function makeTestPki(
       privateKey: read(`${id}.key`),
     };
   });
-  signed(dir, "client", `/O=activemq-ha/CN=${name}-client`, [
-    "basicConstraints=critical,CA:FALSE",
-    "keyUsage=critical,digitalSignature,keyEncipherment",
-    "extendedKeyUsage=clientAuth",
-  ]);
-  return {
-    caCertificate: ca,
-    caKey: read("ca.key"),
-    nodes: nodeCertificates,
-    client: { certificate: read("client.crt"), key: read("client.key") },
-  };
 }
 
 /** The JVM options that make a Java client trust `caCertificate` and, when given, present `client`. */

@@ -5,11 +5,11 @@ import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { ClusterFacts } from "../../../lib/facts";
+import { ClusterFacts, NodeCertificate } from "../../../lib/facts";
 import { parseSettings, RawSettings, StackSettings } from "../../../lib/settings";
 import { masterPort } from "../../../lib/tls";
 import { failoverUrl, preferredScheme } from "../../../lib/urls";
-import { javaClientTls, makeTestPki, TestPki } from "../../support/certificates";
+import { issueNodeCertificates, javaClientTls, makeTestPki, TestPki } from "../../support/certificates";
 import { box, BoxHost, BoxInfo, sshRun, sleep, waitFor } from "./box";
 import { analyze } from "./failover-figures";
 import { BoxCluster, runPlan, StepFailed, StepRun, StepState } from "./executor";
@@ -144,6 +144,15 @@ export function boxPki(info: BoxInfo): TestPki {
     "box",
   );
   return pki;
+}
+
+/** New certificates and keys for every node from the box's CA: what `pulumi up` sends after a renewal. */
+export function renewedBoxCertificates(info: BoxInfo): NodeCertificate[] {
+  return issueNodeCertificates(
+    path.join(WORK, "pki"),
+    info.hosts.map((h) => ({ index: h.index, privateIp: h.address })),
+    "box",
+  );
 }
 
 /** Another CA with its own certificates: what a client that trusts the wrong CA, or a forged broker, holds. */
