@@ -12,7 +12,8 @@ import { ClusterFacts, TlsFacts } from "../../lib/facts";
 import { SHARED_STORE } from "../../lib/layout";
 import { buildPlan, PlanStep } from "../../lib/plan";
 import { StackSettings } from "../../lib/settings";
-import { box, BoxInfo, boxUp, sshRun, waitFor } from "./lib/box";
+import { box, BoxInfo, boxUp, sleep, sshRun, waitFor } from "./lib/box";
+import { checkChange, deployedSettingsRecord } from "../../lib/dayTwo";
 import {
   assertForeignHostRefused,
   assertPlanChangesNothing,
@@ -29,6 +30,7 @@ import {
   failoverRounds,
   Figures,
   pinnedSigner,
+  portOpen,
   closeSigners,
   publish,
   replaceAndRebuild,
@@ -232,6 +234,54 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
     figures.add(
       `certificate renewal: order ${order.join(", ")}, master node ${master} last; new certificate served ` +
         `(${seen.withStackCertificate.reached === "openwire" ? seen.withStackCertificate.protocol : "?"}) — PASS`,
+    );
+  });
+
+  it("clientTransport tls → tls+tcp rolls one host at a time, the master last; then one producer over each transport in the same run", async (t) => {
+    if (settings.tls.transport !== "tls") {
+      t.skip(`clientTransport ${settings.tls.transport}: starts from tls only`);
+      return;
+    }
+    const master = await theMaster(info, masterPort(settings));
+    const both = boxSettings(info, { ...RAW_SETTINGS, clientTransport: "tls+tcp" });
+    const record = (s: StackSettings) => deployedSettingsRecord(s, { clusterName: "box" });
+    assert.deepEqual(checkChange(record(settings), record(both)), [], "a running stack may take tls+tcp");
+    const rolled = ["configure", "settle"].flatMap((a) => [1, 2, 3].map((n) => `n${n}-activemq-${a}`));
+    const order = await assertRollingRestart(
+      cluster,
+      buildPlan(both),
+      facts,
+      "activemq.service",
+      master,
+      state,
+      [...rolled, "n3-activemq-gate"],
+    );
+    settings = both;
+    plan = buildPlan(both);
+    const now = await theMaster(info, masterPort(settings));
+    assert.equal(
+      await portOpen(cluster.address(now), settings.ports.openwire),
+      true,
+      "the plain port is open too",
+    );
+    const figuresOf = async (scheme: "ssl" | "tcp") => {
+      const counted = await withCountingClient(
+        settings,
+        facts,
+        probeClasspath(),
+        figures,
+        `one run, ${scheme}`,
+        async () => {
+          await sleep(20_000);
+        },
+        scheme,
+      );
+      assert.deepEqual(counted.lost, [], `${scheme}: zero acknowledged messages lost`);
+    };
+    await figuresOf("ssl");
+    await figuresOf("tcp");
+    figures.add(
+      `clientTransport tls → tls+tcp: order ${order.join(", ")}, master node ${master} last; both ports serve — PASS`,
     );
   });
 

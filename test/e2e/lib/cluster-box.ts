@@ -456,15 +456,18 @@ export async function withCountingClient(
   figures: Figures,
   label: string,
   during: (probe: ClientProbe) => Promise<void>,
+  /** Which of the client ports that are on: by default TLS whenever it is on, as the stack's failoverUrl. */
+  scheme: "ssl" | "tcp" = preferredScheme(settings),
 ): Promise<Counted> {
   const url = failoverUrl(
     settings,
     facts.nodes.map((n) => n.privateIp),
+    scheme,
   );
   // Over TLS the client trusts the stack's CA (output caCertificate) and presents the stack's client certificate
   // where the brokers ask for one (clientCertificate, clientKey), through the stores the README has users build.
   const clientTls =
-    preferredScheme(settings) === "ssl" && pki !== undefined
+    scheme === "ssl" && pki !== undefined
       ? javaClientTls(
           path.join(WORK, "client-tls"),
           pki.caCertificate,
