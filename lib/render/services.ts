@@ -142,7 +142,7 @@ export function renderElectionWatchdogService(settings: StackSettings, addresses
     "[Service]",
     "Type=oneshot",
     `StateDirectory=${w.stateDirectory}`,
-    `Environment=BROKER_PORT=${masterPort(settings)} REPLICATION_PORT=${settings.ports.replication}`,
+    `Environment=BROKER_PORT=${masterPort(settings)}`,
     `Environment=STATE_DIR=/var/lib/${w.stateDirectory} "BROKERS=${addresses.join(" ")}"`,
     `ExecStart=${w.script}`,
     "TimeoutStartSec=60",

@@ -5,11 +5,11 @@
 # "Not enough cluster members have reported their update positions yet" and no broker serves, until that broker
 # is restarted (seen in the cluster-in-a-box; restarting another broker did not help). Only the electing broker
 # logs that line, so each host can tell whether it is the one to restart.
-# Inputs (the unit's environment): BROKER_PORT (the client port only a master listens on), REPLICATION_PORT,
+# Inputs (the unit's environment): BROKER_PORT (the client port only a master listens on),
 # STATE_DIR, BROKERS (every broker's address, space-separated).
 set -euo pipefail
 
-: "${BROKER_PORT:?} ${REPLICATION_PORT:?} ${STATE_DIR:?} ${BROKERS:?}"
+: "${BROKER_PORT:?} ${STATE_DIR:?} ${BROKERS:?}"
 read -r -a brokers <<<"$BROKERS"
 since_file="$STATE_DIR/no-master-since"
 # How long the group must have had no serving broker before this broker counts as stuck: normal elections take
@@ -21,11 +21,12 @@ port_open() {
   timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
 }
 
-# What this host sees first, without a connection: its broker is the master (it listens), or a slave replicating
-# from one. Only without either does it ask the others' client ports: a connection that closes before the OpenWire
-# handshake costs the master a WARN line in its log, which three hosts every 15 s would bury real ones under.
-if [[ -n "$(ss -Hltn "( sport = :$BROKER_PORT )")" ]] ||
-  [[ -n "$(ss -Htn state established "( dport = :$REPLICATION_PORT )")" ]]; then
+# What this host sees first, without a connection: its own broker is the master (it listens). Only otherwise does
+# it ask the others' client ports: a connection that closes before the OpenWire handshake costs the master a WARN
+# line in its log. A replication connection to a master is no proof that a broker serves: a slave can keep one to
+# a master that stopped serving, and a stuck elector that trusted it would never be restarted (the box's quick
+# ZooKeeper rolls stuck once so, with no broker serving for 180 s).
+if [[ -n "$(ss -Hltn "( sport = :$BROKER_PORT )")" ]]; then
   rm -f "$since_file"
   exit 0
 fi

@@ -66,6 +66,7 @@ describe("scripts/host/election-watchdog.sh", () => {
       env: {
         ...process.env,
         BROKER_PORT: String(port),
+        // Set, though the script no longer reads it: a replication connection must not change its verdict.
         REPLICATION_PORT: String(replicationPort),
         STATE_DIR: state,
         // A remote broker that does not answer, then this host's own address.
@@ -88,7 +89,7 @@ describe("scripts/host/election-watchdog.sh", () => {
     assert.equal(existsSync(r.stateFile), false);
   });
 
-  it("takes a replication connection to a master as a served group, without asking any client port", async () => {
+  it("does not take a replication connection to a master for a served group (a stuck elector may hold one)", async () => {
     const master = net.createServer(() => undefined);
     await new Promise<void>((resolve) => master.listen(0, "127.0.0.1", resolve));
     const replicationPort = (master.address() as net.AddressInfo).port;
@@ -97,8 +98,7 @@ describe("scripts/host/election-watchdog.sh", () => {
     try {
       const r = run(closedPort, 300, [STUCK], "yes", replicationPort);
       assert.equal(r.status, 0);
-      assert.equal(r.restarts, "");
-      assert.equal(existsSync(r.stateFile), false);
+      assert.equal(r.restarts, "activemq.service\n", "the stuck elector is restarted all the same");
     } finally {
       slave.destroy();
       master.close();

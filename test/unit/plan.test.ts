@@ -139,7 +139,7 @@ describe("lib/plan buildPlan", () => {
     assert.deepEqual(
       service.filter((l) => /^(Environment|ExecStart)=/.test(l)),
       [
-        "Environment=BROKER_PORT=61617 REPLICATION_PORT=61619",
+        "Environment=BROKER_PORT=61617",
         `Environment=STATE_DIR=/var/lib/activemq-election-watchdog "BROKERS=${addresses}"`,
         "ExecStart=/usr/local/libexec/activemq-ha/election-watchdog",
       ],
