@@ -19,9 +19,7 @@ import {
   boxFacts,
   boxSettings,
   brokersAccepting,
-  boxPki,
   buildProbe,
-  strangerPki,
   changedSteps,
   extraSettings,
   failoverRounds,
@@ -40,7 +38,7 @@ import {
   withCountingClient,
   WORK,
 } from "./lib/cluster-box";
-import { assertTlsPolicy, describeTlsPolicy } from "./lib/tls-checks";
+import { assertTlsOnMaster } from "./lib/tls-checks";
 import { masterPort, tlsOn } from "../../lib/tls";
 import { BoxCluster, runPlan, StepFailed, StepState } from "./lib/executor";
 
@@ -303,12 +301,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
         t.skip(`clientTransport ${settings.tls.transport}: no TLS port`);
         return;
       }
-      const master = await theMaster(info, masterPort(settings));
-      const seen = await assertTlsPolicy(settings, cluster.address(master), boxPki(info), strangerPki(info));
-      figures.add(
-        `TLS (clientTransport ${settings.tls.transport}, clientCertificates ${settings.tls.clientCertificates}), ` +
-          `master node ${master}: ${describeTlsPolicy(seen)} — PASS`,
-      );
+      figures.add(`${await assertTlsOnMaster(cluster, settings)} — PASS`);
     },
   );
 

@@ -135,39 +135,30 @@ export function boxSettings(info: BoxInfo, extra: RawSettings): StackSettings {
   });
 }
 
+/** The box's nodes as the stack knows them: index and private address. */
+const boxNodes = (info: BoxInfo) => info.hosts.map((h) => ({ index: h.index, privateIp: h.address }));
+
 let pki: TestPki | undefined;
 /** The box's CA and certificates, as the stack would make them (test/support/certificates.ts), once a run. */
 export function boxPki(info: BoxInfo): TestPki {
-  pki ??= makeTestPki(
-    path.join(WORK, "pki"),
-    info.hosts.map((h) => ({ index: h.index, privateIp: h.address })),
-    "box",
-  );
+  pki ??= makeTestPki(path.join(WORK, "pki"), boxNodes(info), "box");
   return pki;
 }
 
 /** New certificates and keys for every node from the box's CA: what `pulumi up` sends after a renewal. */
 export function renewedBoxCertificates(info: BoxInfo): NodeCertificate[] {
-  return issueNodeCertificates(
-    path.join(WORK, "pki"),
-    info.hosts.map((h) => ({ index: h.index, privateIp: h.address })),
-    "box",
-  );
+  return issueNodeCertificates(path.join(WORK, "pki"), boxNodes(info), "box");
 }
 
 /** Another CA with its own certificates: what a client that trusts the wrong CA, or a forged broker, holds. */
 export function strangerPki(info: BoxInfo): TestPki {
-  return makeTestPki(
-    path.join(WORK, "pki-stranger"),
-    info.hosts.map((h) => ({ index: h.index, privateIp: h.address })),
-    "stranger",
-  );
+  return makeTestPki(path.join(WORK, "pki-stranger"), boxNodes(info), "stranger");
 }
 
 export function boxFacts(info: BoxInfo, sharedStoreHost?: string): ClusterFacts {
   const secret = () => randomBytes(18).toString("base64url");
   return {
-    nodes: info.hosts.map((h) => ({ index: h.index, privateIp: h.address })),
+    nodes: boxNodes(info),
     secrets: { brokerPassword: secret(), consolePassword: secret(), replicationToken: secret() },
     ...(sharedStoreHost ? { sharedStoreHost } : {}),
     // Sent only where clientTransport turns TLS on (lib/steps/broker.ts).

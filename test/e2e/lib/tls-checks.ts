@@ -3,9 +3,10 @@
 import assert from "node:assert/strict";
 import * as tls from "node:tls";
 import { StackSettings } from "../../../lib/settings";
-import { tcpOn } from "../../../lib/tls";
+import { masterPort, tcpOn } from "../../../lib/tls";
 import { TestPki } from "../../support/certificates";
-import { portOpen } from "./cluster-box";
+import { boxPki, portOpen, strangerPki, theMaster } from "./cluster-box";
+import { BoxCluster } from "./executor";
 
 export type TlsAttempt =
   | { readonly reached: "openwire"; readonly protocol: string }
@@ -85,6 +86,20 @@ export async function assertTlsPolicy(
   );
   assert.equal(seen.plainTcpOpen, tcpOn(settings), `clientTransport ${settings.tls.transport}: plain TCP`);
   return seen;
+}
+
+/**
+ * The TLS policy on the group's current master, with the box's CA and a stranger's (assertTlsPolicy). Returns the
+ * figure line: the settings, the master and what each client met.
+ */
+export async function assertTlsOnMaster(cluster: BoxCluster, settings: StackSettings): Promise<string> {
+  const info = cluster.info;
+  const master = await theMaster(info, masterPort(settings));
+  const seen = await assertTlsPolicy(settings, cluster.address(master), boxPki(info), strangerPki(info));
+  return (
+    `TLS (clientTransport ${settings.tls.transport}, clientCertificates ${settings.tls.clientCertificates}), ` +
+    `master node ${master}: ${describeTlsPolicy(seen)}`
+  );
 }
 
 /** One line per check, for the figures. */
