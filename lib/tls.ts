@@ -186,8 +186,9 @@ export function nodeCertificateProblem(
   if (cert.ca) {
     return "it is a CA certificate, not a broker's";
   }
-  if (new Date(cert.validTo) <= now || new Date(cert.validFrom) > now) {
-    return `it is valid only from ${cert.validFrom} to ${cert.validTo}`;
+  const validity = validityProblem(cert, now);
+  if (validity !== undefined) {
+    return `it ${validity}`;
   }
   if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) {
     return "it is not issued by tlsCaCertificate";
@@ -207,6 +208,13 @@ export function unnamedAddresses(pem: string, addresses: readonly string[]): str
   const [first] = pemCertificates(pem);
   const cert = new X509Certificate(first as string);
   return addresses.filter((a) => cert.checkIP(a) === undefined);
+}
+
+/** "is valid only from … to …" when `now` is outside the certificate's validity, else undefined. */
+function validityProblem(cert: X509Certificate, now: Date): string | undefined {
+  return new Date(cert.validTo) <= now || new Date(cert.validFrom) > now
+    ? `is valid only from ${cert.validFrom} to ${cert.validTo}`
+    : undefined;
 }
 
 /** The certificates found in a PEM text, each as its own PEM block. */
@@ -233,8 +241,9 @@ export function caProblem(pem: string, key?: string, now: Date = new Date()): st
     if (!cert.ca) {
       return `certificate ${i + 1} (${cert.subject.replace(/\n/g, ", ")}) is not a CA (basicConstraints CA:FALSE)`;
     }
-    if (new Date(cert.validTo) <= now || new Date(cert.validFrom) > now) {
-      return `certificate ${i + 1} is valid only from ${cert.validFrom} to ${cert.validTo}`;
+    const validity = validityProblem(cert, now);
+    if (validity !== undefined) {
+      return `certificate ${i + 1} ${validity}`;
     }
   }
   if (key !== undefined) {
