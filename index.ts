@@ -17,8 +17,10 @@ export = async () => {
     haMode: config.settings.haMode,
     // Read back by the next update (config.ts): the settings a running stack cannot change in place.
     deployedSettings: config.deployedSettings,
+    // Group 1's URLs: the cluster's with one group, group 1's clients' with several (groups lists every group).
     failoverUrl: cluster.failoverUrl,
     publicFailoverUrl: cluster.publicFailoverUrl,
+    groups: cluster.groups,
     // TLS on: the CA that clients trust; with tls+tcp the plain URL for clients not moved yet; and the stack's
     // client certificate when brokers ask for one.
     ...(tls ? { caCertificate: tls.caCertificate } : {}),

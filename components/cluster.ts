@@ -1,19 +1,15 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ClusterFacts, ClusterSecrets, NodeFacts, TlsFacts } from "../lib/facts";
-import { clusterIngressRules } from "../lib/firewall";
+import { ClusterSecrets, PeerGroup } from "../lib/facts";
+import { groupIndexes, groupResourceName, settingsForGroup } from "../lib/groups";
 import { Cidr } from "../lib/net";
-import { buildPlan } from "../lib/plan";
-import { hostRejoinStep } from "../lib/rollout";
 import { StackSettings } from "../lib/settings";
-import { tcpOn, tlsOn } from "../lib/tls";
-import { failoverUrl, zookeeperConnect } from "../lib/urls";
+import { tlsOn } from "../lib/tls";
 import { ClusterCertificates } from "./certificates";
-import { ClusterHosts } from "./hosts";
+import { GroupTls, HaGroup, NodeOutput } from "./group";
 import { ClusterNetwork } from "./network";
 import { ClusterProvisioning } from "./provisioning";
-import { ClusterSecurity } from "./security";
-import { SharedStorage } from "./sharedStorage";
 
 export interface ActiveMqClusterArgs {
   /** Validated settings (lib/settings.ts). */
@@ -28,32 +24,46 @@ export interface ActiveMqClusterArgs {
   readonly tlsNodeKeys?: pulumi.Input<string>;
 }
 
+/** One HA group as the stack's `groups` output lists it. */
+export interface GroupOutput {
+  name: string;
+  failoverUrl: string;
+  publicFailoverUrl: string;
+  nodes: NodeOutput[];
+  zookeeperConnect: string;
+}
+
 /**
- * A highly available ActiveMQ Classic group on AWS: network, firewall, one host per zone, the shared store in
- * shared-kahadb mode, and the provisioning that leaves one master serving and the rest standing by.
+ * A highly available ActiveMQ Classic cluster on AWS: the network, the logins and the TLS trust every group shares,
+ * and `groups` HA groups (components/group.ts), each with one master serving and the rest standing by, linked in a
+ * full mesh of network connectors when there are several.
  */
 export class ActiveMqCluster extends pulumi.ComponentResource {
+  /** Group 1's URL: with one group the cluster's, with several the one clients of group 1 use (README). */
   public readonly failoverUrl: pulumi.Output<string>;
   public readonly publicFailoverUrl: pulumi.Output<string>;
-  /** Empty when ZooKeeper is not deployed (shared-kahadb without zookeeperDeploy). */
+  /** Group 1's; empty when ZooKeeper is not deployed (shared-kahadb without zookeeperDeploy). */
   public readonly zookeeperConnect: pulumi.Output<string>;
-  public readonly nodes: pulumi.Output<
-    { index: number; availabilityZone: string; instanceId: string; privateIp: string; publicIp: string }[]
-  >;
+  /** Group 1's nodes. */
+  public readonly nodes: pulumi.Output<NodeOutput[]>;
+  /** Every group, in group order. */
+  public readonly groups: pulumi.Output<GroupOutput[]>;
   public readonly sshUser: string;
   public readonly sshPrivateKey: pulumi.Output<string>;
   public readonly brokerUser: string;
   public readonly brokerPassword: pulumi.Output<string>;
   public readonly consoleUser: string;
   public readonly consolePassword: pulumi.Output<string>;
-  /** With TLS on: the CA clients trust (PEM); the plain-TCP URL while clientTransport is tls+tcp. */
+  /** With TLS on: the CA clients trust (PEM); group 1's plain-TCP URL while clientTransport is tls+tcp. */
   public readonly tls?: {
     readonly caCertificate: pulumi.Output<string>;
     readonly tcpFailoverUrl?: pulumi.Output<string>;
     /** The stack's client certificate and key (secret), when brokers ask for one and no client CA is brought. */
     readonly client?: { readonly certificate: pulumi.Output<string>; readonly key: pulumi.Output<string> };
   };
+  /** Group 1's provisioning. */
   public readonly provisioning: ClusterProvisioning;
+  public readonly haGroups: readonly HaGroup[];
 
   constructor(name: string, args: ActiveMqClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("activemq-ha:cluster:ActiveMqCluster", name, {}, opts);
@@ -62,38 +72,15 @@ export class ActiveMqCluster extends pulumi.ComponentResource {
     const tags = { ...s.tags, "activemq-ha:cluster": name, stack: pulumi.getStack() };
 
     const network = new ClusterNetwork(name, { network: s.network, tags }, parent);
-    const security = new ClusterSecurity(
-      name,
-      { vpcId: network.vpcId, vpcCidr: network.vpcCidr, rules: clusterIngressRules(s, args.sshCidrs), tags },
-      parent,
-    );
-    const hosts = new ClusterHosts(
-      name,
-      {
-        nodeCount: s.nodeCount,
-        os: s.os,
-        ...(s.amiId !== undefined ? { amiId: s.amiId } : {}),
-        instanceType: s.instanceType,
-        rootVolumeSizeGiB: s.rootVolumeSizeGiB,
-        rejoin: Array.from({ length: s.nodeCount }, (_, i) => hostRejoinStep(s, i + 1)),
-        subnetIds: network.subnetIds,
-        securityGroupIds: [security.securityGroupId],
-        ...(s.sshPublicKey !== undefined && args.sshPrivateKey !== undefined
-          ? { sshKey: { publicKey: s.sshPublicKey, privateKey: args.sshPrivateKey } }
-          : {}),
-        tags,
-      },
-      parent,
-    );
-    const storage =
-      s.haMode === "shared-kahadb"
-        ? new SharedStorage(
-            name,
+    // Membership only, no rules of its own: each group's security group lets the bridges in from it.
+    const groupsSecurityGroup =
+      s.groups > 1
+        ? new aws.ec2.SecurityGroup(
+            `${name}-groups`,
             {
               vpcId: network.vpcId,
-              subnetIds: network.subnetIds,
-              clusterSecurityGroupId: security.securityGroupId,
-              tags,
+              description: "ActiveMQ HA groups: every group's hosts, for the bridges between groups",
+              tags: { ...tags, Name: `${name}-groups` },
             },
             parent,
           )
@@ -114,101 +101,91 @@ export class ActiveMqCluster extends pulumi.ComponentResource {
     const certificates = tlsOn(s)
       ? new ClusterCertificates(
           name,
-          {
-            tls: s.tls,
-            nodes: hosts.hosts.map((h) => ({
-              index: h.index,
-              privateIp: h.privateIp,
-              publicIp: h.publicIp,
-              dnsNames: h.dnsNames,
-            })),
-            ...(args.tlsCaKey !== undefined ? { caKey: args.tlsCaKey } : {}),
-            ...(args.tlsNodeKeys !== undefined ? { nodeKeys: args.tlsNodeKeys } : {}),
-          },
+          { tls: s.tls, ...(args.tlsCaKey !== undefined ? { caKey: args.tlsCaKey } : {}) },
           parent,
         )
       : undefined;
-    const tlsFacts: pulumi.Output<TlsFacts | undefined> = certificates
-      ? pulumi
-          .all([
-            certificates.nodeCertificates,
-            certificates.clientCaCertificates,
-            password("keystore-password"),
-          ])
-          .apply(([nodes, clientCaCertificates, keystorePassword]) => ({
-            nodes,
-            clientCaCertificates,
-            keystorePassword,
-          }))
-      : pulumi.output(undefined);
-    const nodeFacts: pulumi.Output<NodeFacts[]> = pulumi
-      .all(hosts.hosts.map((h) => h.privateIp))
-      .apply((ips) => ips.map((privateIp, i) => ({ index: i + 1, privateIp })));
-    const facts: pulumi.Output<ClusterFacts> = pulumi
-      .all([nodeFacts, secrets, storage ? storage.dnsName : pulumi.output(undefined), tlsFacts])
-      .apply(([nodes, sec, sharedStoreHost, tlsMaterial]) => ({
-        nodes,
-        secrets: sec,
-        ...(sharedStoreHost !== undefined ? { sharedStoreHost } : {}),
-        ...(tlsMaterial !== undefined ? { tls: tlsMaterial } : {}),
-      }));
+    const groupTls: GroupTls | undefined = certificates
+      ? {
+          certificates,
+          trustedCaCertificates: trustedCaCertificates(s, certificates),
+          keystorePassword: password("keystore-password"),
+          ...(args.tlsNodeKeys !== undefined ? { nodeKeys: args.tlsNodeKeys } : {}),
+        }
+      : undefined;
 
-    this.provisioning = new ClusterProvisioning(
-      name,
-      {
-        plan: buildPlan(s),
-        facts,
-        hosts: new Map(
-          hosts.hosts.map((h) => [
-            h.index,
-            {
-              sshAddress: h.publicIp,
-              hostKey: h.hostKey,
-              instanceId: h.instanceId,
-              networkInterfaceId: h.networkInterfaceId,
-            },
-          ]),
+    // Each group bridges to the addresses of the others, known only once every group's hosts exist.
+    const peerInputs = groupIndexes(s).map(() => pulumi.deferredOutput<PeerGroup[]>());
+    const groups: HaGroup[] = [];
+    for (const g of groupIndexes(s)) {
+      const first = groups[0];
+      groups.push(
+        new HaGroup(
+          groupResourceName(name, g),
+          {
+            settings: settingsForGroup(s, g),
+            vpcId: network.vpcId,
+            vpcCidr: network.vpcCidr,
+            subnetIds: network.subnetIds,
+            sshCidrs: args.sshCidrs,
+            ...(groupsSecurityGroup ? { groupsSecurityGroupId: groupsSecurityGroup.id } : {}),
+            // The operator's key, or the one group 1 generates: one SSH key for the whole stack.
+            ...(s.sshPublicKey !== undefined && args.sshPrivateKey !== undefined
+              ? { sshKey: { publicKey: s.sshPublicKey, privateKey: args.sshPrivateKey } }
+              : first
+                ? { sshKey: { publicKey: first.sshPublicKey, privateKey: first.sshPrivateKey } }
+                : {}),
+            secrets,
+            ...(groupTls ? { tls: groupTls } : {}),
+            peers: (peerInputs[g - 1] as ReturnType<typeof pulumi.deferredOutput<PeerGroup[]>>)[0],
+            tags,
+            ...(g === 1
+              ? { formerParents: { cluster: this, ...(certificates ? { certificates } : {}) } }
+              : {}),
+          },
+          parent,
         ),
-        sshUser: hosts.sshUser,
-        sshPrivateKey: hosts.sshPrivateKey,
-        dependsOn: [hosts, ...(storage ? storage.mountTargets : [])],
-      },
-      parent,
-    );
-
-    // Outputs wait for the readiness gates: `pulumi up` reports them only once the cluster serves.
-    const ready = pulumi.all([...this.provisioning.steps.values()].map((step) => step.id));
-    const privateIps = pulumi.all(hosts.hosts.map((h) => h.privateIp));
-    const publicIps = pulumi.all(hosts.hosts.map((h) => h.publicIp));
-    this.failoverUrl = pulumi.all([privateIps, ready]).apply(([ips]) => failoverUrl(s, ips));
-    this.publicFailoverUrl = pulumi.all([publicIps, ready]).apply(([ips]) => failoverUrl(s, ips));
-    this.zookeeperConnect = privateIps.apply((ips) => (s.zookeeper.deploy ? zookeeperConnect(s, ips) : ""));
-    this.nodes = pulumi.all(
-      hosts.hosts.map((h) =>
+      );
+    }
+    groups.forEach((group, i) => {
+      const others = groups.filter((other) => other !== group);
+      (peerInputs[i] as ReturnType<typeof pulumi.deferredOutput<PeerGroup[]>>)[1](
+        pulumi.all(
+          others.map((other) =>
+            other.privateIps.apply((addresses) => ({ brokerName: other.brokerName, addresses })),
+          ),
+        ),
+      );
+    });
+    const group1 = groups[0] as HaGroup;
+    this.haGroups = groups;
+    this.provisioning = group1.provisioning;
+    this.failoverUrl = group1.failoverUrl;
+    this.publicFailoverUrl = group1.publicFailoverUrl;
+    this.zookeeperConnect = group1.zookeeperConnect;
+    this.nodes = group1.nodes;
+    this.groups = pulumi.all(
+      groups.map((group) =>
         pulumi
-          .all([h.availabilityZone, h.instanceId, h.privateIp, h.publicIp])
-          .apply(([availabilityZone, instanceId, privateIp, publicIp]) => ({
-            index: h.index,
-            availabilityZone,
-            instanceId,
-            privateIp,
-            publicIp,
+          .all([group.failoverUrl, group.publicFailoverUrl, group.nodes, group.zookeeperConnect])
+          .apply(([failoverUrl, publicFailoverUrl, nodes, zookeeperConnect]) => ({
+            name: group.brokerName,
+            failoverUrl,
+            publicFailoverUrl,
+            nodes,
+            zookeeperConnect,
           })),
       ),
     );
     if (certificates) {
       this.tls = {
         caCertificate: certificates.caCertificate,
-        ...(tcpOn(s)
-          ? {
-              tcpFailoverUrl: pulumi.all([privateIps, ready]).apply(([ips]) => failoverUrl(s, ips, "tcp")),
-            }
-          : {}),
+        ...(group1.tcpFailoverUrl ? { tcpFailoverUrl: group1.tcpFailoverUrl } : {}),
         ...(certificates.client ? { client: certificates.client } : {}),
       };
     }
-    this.sshUser = hosts.sshUser;
-    this.sshPrivateKey = hosts.sshPrivateKey;
+    this.sshUser = group1.sshUser;
+    this.sshPrivateKey = group1.sshPrivateKey;
     this.brokerUser = s.activemq.brokerUser;
     this.brokerPassword = secrets.brokerPassword;
     this.consoleUser = s.activemq.consoleUser;
@@ -219,6 +196,21 @@ export class ActiveMqCluster extends pulumi.ComponentResource {
       publicFailoverUrl: this.publicFailoverUrl,
       zookeeperConnect: this.zookeeperConnect,
       nodes: this.nodes,
+      groups: this.groups,
     });
   }
+}
+
+/**
+ * What the brokers trust: the client CAs, and with several groups the CA of the node certificates as well, since a
+ * bridge presents its broker's certificate to the other group and checks the other group's.
+ */
+function trustedCaCertificates(s: StackSettings, certificates: ClusterCertificates): pulumi.Output<string> {
+  return pulumi
+    .all([certificates.clientCaCertificates, certificates.caCertificate])
+    .apply(([clientCas, ca]) =>
+      s.groups > 1 && !clientCas.includes(ca.trim())
+        ? `${clientCas.trimEnd()}\n${ca.trimEnd()}\n`.trimStart()
+        : clientCas,
+    );
 }

@@ -20,7 +20,7 @@ export interface ClusterHostsArgs {
   readonly subnetIds: pulumi.Input<string>[];
   readonly securityGroupIds: pulumi.Input<string>[];
   /** The operator's key pair; when absent one is generated and kept as a Pulumi secret. */
-  readonly sshKey?: { readonly publicKey: string; readonly privateKey: pulumi.Input<string> };
+  readonly sshKey?: { readonly publicKey: pulumi.Input<string>; readonly privateKey: pulumi.Input<string> };
   /**
    * Each node's rejoin step (lib/rollout.ts), by node order: node n's instance changes only after node n-1's
    * rejoin step has seen it back in its group.
@@ -51,6 +51,8 @@ export class ClusterHosts extends pulumi.ComponentResource {
   public readonly hosts: HostInfo[];
   public readonly sshUser: string;
   public readonly sshPrivateKey: pulumi.Output<string>;
+  /** The operator's public key (OpenSSH line): other groups' hosts take the same key. */
+  public readonly sshPublicKey: pulumi.Output<string>;
 
   constructor(name: string, args: ClusterHostsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("activemq-ha:hosts:ClusterHosts", name, {}, opts);
@@ -67,6 +69,7 @@ export class ClusterHosts extends pulumi.ComponentResource {
       publicKey = key.publicKeyOpenssh;
       this.sshPrivateKey = pulumi.secret(key.privateKeyOpenssh);
     }
+    this.sshPublicKey = pulumi.output(publicKey);
     const keyPair = new aws.ec2.KeyPair(
       `${name}-ssh`,
       { publicKey, tags: { ...args.tags, Name: `${name}-ssh` } },

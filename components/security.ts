@@ -8,7 +8,16 @@ export interface ClusterSecurityArgs {
   readonly vpcCidr: pulumi.Input<string>;
   /** Every ingress rule (lib/firewall.ts): one resource each, so a change touches only that rule. */
   readonly rules: readonly IngressRule[];
+  /** With several groups: the security group every group's hosts carry, for rules whose source is "groups". */
+  readonly groupsSecurityGroupId?: pulumi.Input<string>;
   readonly tags: Record<string, string>;
+}
+
+function groupsSecurityGroup(args: ClusterSecurityArgs, ruleName: string): pulumi.Input<string> {
+  if (args.groupsSecurityGroupId === undefined) {
+    throw new Error(`rule ${ruleName} admits the other HA groups, but no groups security group was given`);
+  }
+  return args.groupsSecurityGroupId;
 }
 
 /** The cluster's security group: members reach each other on the cluster ports; everyone else only as the rules say. */
@@ -40,6 +49,9 @@ export class ClusterSecurity extends pulumi.ComponentResource {
           description: rule.description,
           ...(source.kind === "cluster" ? { referencedSecurityGroupId: group.id } : {}),
           ...(source.kind === "securityGroup" ? { referencedSecurityGroupId: source.id } : {}),
+          ...(source.kind === "groups"
+            ? { referencedSecurityGroupId: groupsSecurityGroup(args, rule.name) }
+            : {}),
           ...(source.kind === "vpc" ? { cidrIpv4: args.vpcCidr } : {}),
           ...(source.kind === "cidr" && source.cidr.family === "ipv4" ? { cidrIpv4: source.cidr.text } : {}),
           ...(source.kind === "cidr" && source.cidr.family === "ipv6" ? { cidrIpv6: source.cidr.text } : {}),

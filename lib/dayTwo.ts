@@ -2,6 +2,7 @@
 // output `deployedSettings`; the next run reads them back (config.ts) and refuses, before any resource changes,
 // a change that cannot be rolled over the hosts without losing the store or breaking every step. Pure.
 import { createHash } from "node:crypto";
+import { groupResourceName } from "./groups";
 import { IMAGES } from "./images";
 import { OperatingSystem, StackSettings } from "./settings";
 import { CLIENT_CERTIFICATE_MODES, CLIENT_TRANSPORTS, ClientCertificates, ClientTransport } from "./tls";
@@ -44,6 +45,10 @@ export interface DeployedSettings {
   /** Absent in records made before TLS existed: those stacks served plain TCP only. */
   readonly clientTransport?: ClientTransport;
   readonly clientCertificates?: ClientCertificates;
+  /** Absent in records made before groups existed: those stacks had one group. */
+  readonly groups?: number;
+  /** This run's permission to lower groups: recorded with the rest, read only from the next settings. */
+  readonly allowGroupRemoval?: boolean;
 }
 
 export const GENERATED_SSH_KEY = "generated";
@@ -80,6 +85,8 @@ export function deployedSettingsRecord(
     zookeeperElectionPort: settings.ports.zookeeperElection,
     clientTransport: settings.tls.transport,
     clientCertificates: settings.tls.clientCertificates,
+    groups: settings.groups,
+    allowGroupRemoval: settings.allowGroupRemoval,
   };
 }
 
@@ -125,6 +132,9 @@ export function parseDeployedSettings(value: unknown): DeployedSettings | { read
     ...(v.clientCertificates !== undefined &&
     !(CLIENT_CERTIFICATE_MODES as readonly unknown[]).includes(v.clientCertificates)
       ? ["clientCertificates"]
+      : []),
+    ...(v.groups !== undefined && !(Number.isInteger(v.groups) && (v.groups as number) >= 1)
+      ? ["groups"]
       : []),
   ];
   if (wrong.length > 0) {
@@ -175,18 +185,20 @@ export function selfStackReferenceName(
 }
 
 /**
- * Node n's instance URN, for commands an operator runs on one host's instance (`pulumi state`, `--target`): the
- * parent types chain as in @pulumi/pulumi's createUrn.
+ * Node n's instance URN in group g, for commands an operator runs on one host's instance (`pulumi state`,
+ * `--target`): the parent types chain as in @pulumi/pulumi's createUrn. Stacks made before groups existed have this
+ * URN too from their first update on (the aliases of components/group.ts move them to it).
  */
 export function nodeInstanceUrn(
   stack: string,
   project: string,
   clusterName: string,
   node: number | "<N>",
+  group = 1,
 ): string {
   return (
-    `urn:pulumi:${stack}::${project}::activemq-ha:cluster:ActiveMqCluster$activemq-ha:hosts:ClusterHosts` +
-    `$aws:ec2/instance:Instance::${clusterName}-node-${node}`
+    `urn:pulumi:${stack}::${project}::activemq-ha:cluster:ActiveMqCluster$activemq-ha:cluster:HaGroup` +
+    `$activemq-ha:hosts:ClusterHosts$aws:ec2/instance:Instance::${groupResourceName(clusterName, group)}-node-${node}`
   );
 }
 
@@ -345,7 +357,32 @@ export function checkChange(previous: DeployedSettings | undefined, next: Deploy
   if (previous.haMode === next.haMode) {
     refuseClientCutOff(previous, next, refuse);
   }
+  refuseGroupRemoval(previous, next, refuse);
   return problems;
+}
+
+/**
+ * More groups are added as they are (the existing groups roll their new bridges in one node at a time); fewer
+ * delete the last groups' hosts with every message in their stores, so that takes a drain and allowGroupRemoval.
+ */
+function refuseGroupRemoval(
+  previous: DeployedSettings,
+  next: DeployedSettings,
+  refuse: (setting: string, deployed: string, got: string, allowed: string) => void,
+): void {
+  const before = previous.groups ?? 1;
+  const after = next.groups ?? 1;
+  if (after < before && next.allowGroupRemoval !== true) {
+    const removed = Array.from({ length: before - after }, (_, i) => after + i + 1).join(", ");
+    refuse(
+      "groups",
+      String(before),
+      String(after),
+      `${before} or more (this update would delete group ${removed} with every message in its store); to retire ` +
+        `it: move its producers to another group, wait until its queues are empty (the bridges carry messages to ` +
+        `consumers on other groups), then run this update with allowGroupRemoval true, and set it back to false`,
+    );
+  }
 }
 
 /**

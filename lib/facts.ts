@@ -28,14 +28,28 @@ export interface NodeCertificate {
 /** The brokers' TLS material, when TLS is on (lib/tls.ts). */
 export interface TlsFacts {
   readonly nodes: readonly NodeCertificate[];
-  /** PEM: the CAs whose client certificates the brokers accept; "" when clientCertificates is off. */
-  readonly clientCaCertificates: string;
+  /**
+   * PEM: the CAs whose certificates the brokers trust from their peers: the client CAs when clientCertificates is
+   * on, and with several groups the CA of the brokers' own certificates too (a bridge dials another group over TLS
+   * with its node certificate); "" when neither.
+   */
+  readonly trustedCaCertificates: string;
   /** Protects the PKCS#12 stores built on each host; secret. */
   readonly keystorePassword: string;
 }
 
+/** Another HA group of the network (settings.groups > 1), as this group's brokers bridge to it. */
+export interface PeerGroup {
+  readonly brokerName: string;
+  /** Its brokers' private addresses, in node order. */
+  readonly addresses: readonly string[];
+}
+
+/** One HA group's facts: its own nodes and secrets, and the other groups it links to. */
 export interface ClusterFacts {
   readonly nodes: readonly NodeFacts[];
+  /** The other groups, in group order; absent or empty with one group. */
+  readonly peers?: readonly PeerGroup[];
   readonly secrets: ClusterSecrets;
   /** Absent when clientTransport is tcp. */
   readonly tls?: TlsFacts;

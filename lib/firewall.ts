@@ -1,11 +1,13 @@
 // Which ports open to whom: the security-group rules as data, one rule a port and source. Pure, so the rule set is
 // tested without Pulumi; components/security.ts turns each entry into one aws.vpc.SecurityGroupIngressRule.
 import { Cidr } from "./net";
-import { clientPorts, TlsSettings } from "./tls";
+import { clientPorts, masterPort, TlsSettings } from "./tls";
 
 export type RuleSource =
-  /** Members of the cluster's own security group. */
+  /** Members of the group's own security group. */
   | { readonly kind: "cluster" }
+  /** Members of any HA group of the stack: the security group every group's hosts also carry (groups > 1). */
+  | { readonly kind: "groups" }
   /** The VPC's own address block (known once the VPC exists). */
   | { readonly kind: "vpc" }
   | { readonly kind: "cidr"; readonly cidr: Cidr }
@@ -27,6 +29,8 @@ function sourceName(source: RuleSource): string {
   switch (source.kind) {
     case "cluster":
       return "cluster";
+    case "groups":
+      return "groups";
     case "vpc":
       return "vpc";
     case "cidr":
@@ -41,9 +45,10 @@ function rule(key: string, port: number, source: RuleSource, description: string
 }
 
 /**
- * Every ingress rule of the cluster's security group. ZooKeeper and replication ports are open to cluster
- * members only; OpenWire to members (for the readiness gate), the client blocks and client groups; SSH to the
- * SSH blocks; the web console only where consoleCidrs say. `sshCidrs` must be resolved by then.
+ * Every ingress rule of a group's security group (every group has the same). ZooKeeper and replication ports are
+ * open to the group's members only; OpenWire to members (for the readiness gate), the client blocks and client
+ * groups, and with several groups the master's port to the other groups (their bridges); SSH to the SSH blocks;
+ * the web console only where consoleCidrs say. `sshCidrs` must be resolved by then.
  */
 /** The port of every service a host runs. */
 export interface Ports {
@@ -61,6 +66,7 @@ export interface Ports {
 /** The settings the rules follow (StackSettings has them; settings.ts checks rule names with this module). */
 export interface FirewallSettings {
   readonly haMode: "replicated-leveldb" | "shared-kahadb";
+  readonly groups: number;
   readonly ports: Ports;
   readonly zookeeper: { readonly deploy: boolean };
   readonly tls: TlsSettings;
@@ -103,6 +109,19 @@ export function clusterIngressRules(settings: FirewallSettings, sshCidrs: readon
     for (const id of settings.clientSecurityGroupIds) {
       rules.push(rule(key, port, { kind: "securityGroup", id }, `${what} clients (security group)`));
     }
+  }
+  if (settings.groups > 1) {
+    // The bridges between groups (lib/render/network.ts) dial the other groups' master on its client port, as
+    // clients do; nothing else of a group (ZooKeeper, replication) is open to another group.
+    const tls = clientPorts(settings)[0]?.scheme === "ssl";
+    rules.push(
+      rule(
+        tls ? "openwire-tls" : "openwire",
+        masterPort(settings),
+        { kind: "groups" },
+        `${tls ? "OpenWire over TLS" : "OpenWire"} network connectors from the other HA groups`,
+      ),
+    );
   }
   for (const cidr of sshCidrs) {
     rules.push(rule("ssh", 22, { kind: "cidr", cidr }, "SSH for provisioning and operators"));

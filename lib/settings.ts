@@ -2,6 +2,7 @@
 // from pulumi.Config, tests feed it from plain objects. A bad value is reported with the setting's name, the value
 // given and what is allowed, before any cloud resource exists.
 import { Ports, clusterIngressRules } from "./firewall";
+import { groupBrokerName } from "./groups";
 import { IMAGE_ARCHITECTURE, OperatingSystem } from "./images";
 import {
   HOST_RESERVE,
@@ -45,6 +46,13 @@ export type NetworkSettings =
 export interface StackSettings {
   readonly haMode: HaMode;
   readonly nodeCount: number;
+  /**
+   * HA groups, each of nodeCount hosts with its own election, store and brokerName, linked in a full mesh of network
+   * connectors (lib/groups.ts).
+   */
+  readonly groups: number;
+  /** Lets one run lower `groups`, deleting the last groups' hosts and stores (lib/dayTwo.ts says when). */
+  readonly allowGroupRemoval: boolean;
   readonly network: NetworkSettings;
   readonly os: OperatingSystem;
   /** Pins the image instead of the newest matching one. */
@@ -132,6 +140,8 @@ const SYNC_MODES: readonly ReplicationSync[] = [
   "local_mem,remote_mem",
   "local_disk,remote_mem",
 ];
+/** The largest network of HA groups: a full mesh of n groups runs n × (n − 1) bridges per direction pair. */
+export const MAX_GROUPS = 5;
 /** Ports below 1024 need root, which neither service runs as. */
 const PORT_RANGE = { min: 1024, max: 65535 };
 
@@ -139,6 +149,8 @@ const PORT_RANGE = { min: 1024, max: 65535 };
 export const SETTING_NAMES = [
   "haMode",
   "nodeCount",
+  "groups",
+  "allowGroupRemoval",
   "vpcCidr",
   "vpcId",
   "subnetIds",
@@ -221,6 +233,8 @@ export function parseSettings(raw: RawSettings): StackSettings {
 
   const haMode = r.oneOf("haMode", HA_MODES, "replicated-leveldb");
   const nodeCount = r.int("nodeCount", 3, { min: 3, max: 7, odd: true });
+  const groups = r.int("groups", 1, { min: 1, max: MAX_GROUPS });
+  const allowGroupRemoval = r.bool("allowGroupRemoval", false);
 
   const vpcId = r.pattern("vpcId", /^vpc-[0-9a-f]{8,17}$/, "a VPC id like vpc-0123456789abcdef0");
   const subnetIds = r.list(
@@ -388,6 +402,8 @@ export function parseSettings(raw: RawSettings): StackSettings {
   const settings: StackSettings = {
     haMode,
     nodeCount,
+    groups,
+    allowGroupRemoval,
     network,
     os,
     ...(amiId !== undefined ? { amiId } : {}),
@@ -400,7 +416,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
     webConsole,
     ...(sshPublicKey !== undefined ? { sshPublicKey } : {}),
     ports,
-    tls: readTlsSettings(r, haMode, nodeCount),
+    tls: readTlsSettings(r, haMode, nodeCount, groups),
     artifactBaseUrl,
     mavenBaseUrl,
     zookeeper: {
@@ -467,9 +483,23 @@ export function parseSettings(raw: RawSettings): StackSettings {
         `application and the admin would share one password`,
     );
   }
+  checkGroupNames(r, settings);
   checkRuleNamesUnique(r, settings);
   r.finish();
   return settings;
+}
+
+/** Every group's brokerName (lib/groups.ts) must fit the pattern brokerName has: at most 64 characters. */
+function checkGroupNames(r: Reader, settings: StackSettings): void {
+  const longest = groupBrokerName(settings, settings.groups);
+  if (longest.length > 64) {
+    r.problem(
+      "brokerName",
+      settings.activemq.brokerName,
+      `at most ${64 - (longest.length - settings.activemq.brokerName.length)} characters with groups ` +
+        `${settings.groups}: group ${settings.groups} is named ${longest}`,
+    );
+  }
 }
 
 /**
@@ -477,7 +507,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
  * crafted frame before authentication, and only a required client certificate keeps an unauthenticated peer away
  * from the OpenWire negotiation (README, TLS). 5.19.x has the fix: a password over TLS, as Amazon MQ offers.
  */
-function readTlsSettings(r: Reader, haMode: HaMode, nodeCount: number): TlsSettings {
+function readTlsSettings(r: Reader, haMode: HaMode, nodeCount: number, groups: number): TlsSettings {
   const transport = r.oneOf("clientTransport", CLIENT_TRANSPORTS, "tls");
   const fallback: ClientCertificates =
     transport !== "tcp" && haMode === "replicated-leveldb" ? "required" : "off";
@@ -492,6 +522,15 @@ function readTlsSettings(r: Reader, haMode: HaMode, nodeCount: number): TlsSetti
   const caCertificate = r.text("tlsCaCertificate");
   const caKey = r.text("tlsCaKey");
   const nodeCertificates = readNodeCertificates(r, nodeCount, caCertificate, caKey);
+  if (nodeCertificates !== undefined && groups > 1) {
+    // A brought certificate would also need the client-authentication use the bridges between groups present.
+    r.problem(
+      "tlsNodeCertificates",
+      `${nodeCertificates.length} certificates`,
+      `unset with groups ${groups} (brought node certificates serve one group only): bring the CA instead ` +
+        `(tlsCaCertificate and the secret tlsCaKey), or groups 1`,
+    );
+  }
   // With node certificates the CA comes without its key (readNodeCertificates checks that).
   if (nodeCertificates === undefined && (caCertificate === undefined) !== (caKey === undefined)) {
     r.problem(

@@ -37,10 +37,19 @@ export interface TlsSettings {
 export interface TransportSettings {
   readonly ports: { readonly openwire: number; readonly openwireTls: number };
   readonly tls: TlsSettings;
+  /** HA groups: with more than one, brokers dial each other's client port (lib/render/network.ts). */
+  readonly groups: number;
 }
 
 export const tlsOn = (s: TransportSettings) => s.tls.transport !== "tcp";
 export const tcpOn = (s: TransportSettings) => s.tls.transport !== "tls";
+
+/**
+ * Whether the broker has a trust store: to check client certificates, and with several groups to check the
+ * certificate of the group its bridge dials (without one the JVM's default CAs would be asked, and refuse ours).
+ */
+export const trustStoreOn = (s: TransportSettings) =>
+  tlsOn(s) && (s.tls.clientCertificates !== "off" || s.groups > 1);
 
 /** The client ports that are on, TLS first. */
 export function clientPorts(
@@ -127,11 +136,10 @@ export function renderSslContext(s: TransportSettings): string {
   if (!tlsOn(s)) {
     return "";
   }
-  const trust =
-    s.tls.clientCertificates === "off"
-      ? ""
-      : `\n        trustStore="file:${ACTIVEMQ_TLS.trustStore}"` +
-        `\n        trustStorePassword="\${activemq.keystorePassword}"\n        trustStoreType="PKCS12"`;
+  const trust = !trustStoreOn(s)
+    ? ""
+    : `\n        trustStore="file:${ACTIVEMQ_TLS.trustStore}"` +
+      `\n        trustStorePassword="\${activemq.keystorePassword}"\n        trustStoreType="PKCS12"`;
   return (
     `    <sslContext>\n      <sslContext\n` +
     `        keyStore="file:${ACTIVEMQ_TLS.keyStore}"\n` +

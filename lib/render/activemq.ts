@@ -6,18 +6,13 @@ import { ClusterFacts, ClusterSecrets, inNodeOrder, NodeFacts, TlsFacts } from "
 import { ALL_DESTINATIONS, StackSettings } from "../settings";
 import { renderSslContext, renderTransportConnectors } from "../tls";
 import { zookeeperConnect } from "../urls";
+import { renderNetworkConnectors } from "./network";
+import { xmlEscape } from "./xml";
+
+export { xmlEscape };
 
 const XML_HEADER =
   "<!-- Rendered by the activemq-ha Pulumi program; pulumi up overwrites manual changes. -->\n";
-
-export function xmlEscape(value: string): string {
-  return value
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&apos;");
-}
 
 function attributes(attrs: Record<string, string | number>): string {
   return Object.entries(attrs)
@@ -230,6 +225,7 @@ export function renderBrokerElement(settings: StackSettings, facts: ClusterFacts
     `        </policyEntries>\n      </policyMap>\n    </destinationPolicy>\n` +
     // JMX stays inside the JVM: no RMI connector on any interface (NOTES, fix 5).
     `    <managementContext>\n      <managementContext createConnector="false"/>\n    </managementContext>\n` +
+    renderNetworkConnectors(settings, facts) +
     renderPersistenceAdapter(settings, facts, node) +
     renderPlugins(settings) +
     renderSystemUsage(settings) +

@@ -3,7 +3,7 @@
 // settings (127.0.0.1 unless consoleCidrs open the console), the login file is the rendered one, and the /api
 // context is gone: it hosts Jolokia, whose write operations allow code execution on 5.16.x (CVE-2026-34197).
 import { StackSettings } from "../settings";
-import { xmlEscape } from "./activemq";
+import { xmlEscape } from "./xml";
 
 export function consoleListenAddress(settings: StackSettings): string {
   return settings.consoleCidrs.length > 0 ? "0.0.0.0" : "127.0.0.1";

@@ -2,7 +2,7 @@
 // settle, gate. Pure.
 import { ClusterFacts, inNodeOrder, TlsFacts } from "../facts";
 import { ACTIVEMQ, ACTIVEMQ_TLS, activemqHome, ELECTION_WATCHDOG } from "../layout";
-import { masterPort, tlsOn } from "../tls";
+import { masterPort, tlsOn, trustStoreOn } from "../tls";
 import { ManagedFile, PlanStep, StepInputs } from "./types";
 import { StackSettings } from "../settings";
 import { renderActivemqXml, renderCredentialsProperties, renderJettyRealm } from "../render/activemq";
@@ -171,8 +171,8 @@ function tlsInputs(s: StackSettings): StepInputs {
     TLS_PRIVATE_KEY: on ? ACTIVEMQ_TLS.privateKey : "",
     TLS_PASSWORD_FILE: on ? ACTIVEMQ_TLS.password : "",
     TLS_KEY_STORE: on ? ACTIVEMQ_TLS.keyStore : "",
-    TLS_CLIENT_CA: on && s.tls.clientCertificates !== "off" ? ACTIVEMQ_TLS.clientCa : "",
-    TLS_TRUST_STORE: on && s.tls.clientCertificates !== "off" ? ACTIVEMQ_TLS.trustStore : "",
+    TLS_CLIENT_CA: trustStoreOn(s) ? ACTIVEMQ_TLS.clientCa : "",
+    TLS_TRUST_STORE: trustStoreOn(s) ? ACTIVEMQ_TLS.trustStore : "",
   };
 }
 
@@ -193,8 +193,6 @@ function tlsFiles(s: StackSettings, facts: ClusterFacts, n: number): ManagedFile
     file(ACTIVEMQ_TLS.certificate, own.certificate, "0644"),
     file(ACTIVEMQ_TLS.privateKey, own.privateKey, "0640"),
     file(ACTIVEMQ_TLS.password, `${tls.keystorePassword}\n`, "0640"),
-    ...(s.tls.clientCertificates !== "off"
-      ? [file(ACTIVEMQ_TLS.clientCa, tls.clientCaCertificates, "0644")]
-      : []),
+    ...(trustStoreOn(s) ? [file(ACTIVEMQ_TLS.clientCa, tls.trustedCaCertificates, "0644")] : []),
   ];
 }

@@ -1,6 +1,8 @@
 // Pulumi mocks for the whole stack: record every resource, answer the invokes the program makes and throw on any
 // other, and run ActiveMqCluster with given settings. Shared by the stack test and the mock preview tool.
 import * as pulumi from "@pulumi/pulumi";
+import { getMonitor } from "@pulumi/pulumi/runtime/settings";
+import * as runtimeState from "@pulumi/pulumi/runtime/state";
 import { parseCidr, Cidr } from "../../lib/net";
 import { parseSettings, RawSettings } from "../../lib/settings";
 
@@ -8,6 +10,12 @@ export interface Recorded {
   type: string;
   name: string;
   inputs: Record<string, unknown>;
+}
+
+/** A registration as the engine receives it: the resource's URN and the URNs it is also known by (its aliases). */
+export interface Registration {
+  urn: string;
+  aliases: string[];
 }
 
 /** The PEM stand-in the mocked tls provider gives a resource: its name between the markers. */
@@ -40,26 +48,27 @@ export async function runStack(
   // What AWS would derive: an instance's zone is its network interface's subnet's zone.
   const subnetZone = new Map<string, string>();
   const nicSubnet = new Map<string, string>();
-  let nic = 0;
-  let eip = 0;
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
         resources.push({ type: args.type, name: args.name, inputs: args.inputs });
         const state: Record<string, unknown> = { ...args.inputs };
         switch (args.type) {
-          case "aws:ec2/networkInterface:NetworkInterface":
-            nic += 1;
-            state.privateIp = `10.0.${(nic - 1) * 64}.${10 + nic}`;
+          case "aws:ec2/networkInterface:NetworkInterface": {
+            // Round-robin over the three /18 subnets, as every group's nodes are placed; host 10 + node, and 10
+            // more per group, so addresses do not depend on the order resources register in.
+            const n = hostNumber(args.name);
+            state.privateIp = `10.0.${((n.node - 1) % 3) * 64}.${10 + n.serial}`;
             nicSubnet.set(idOf(args.type, args.name), args.inputs.subnetId as string);
             break;
-          case "aws:ec2/eip:Eip":
-            eip += 1;
-            state.publicIp = `203.0.113.${eip}`;
-            // Each node makes its interface, then its address: the eip-th address is on the eip-th interface.
-            state.publicDns = `ec2-203-0-113-${eip}.eu-west-1.compute.amazonaws.com`;
-            state.privateDns = `ip-10-0-${(eip - 1) * 64}-${10 + eip}.eu-west-1.compute.internal`;
+          }
+          case "aws:ec2/eip:Eip": {
+            const n = hostNumber(args.name);
+            state.publicIp = `203.0.113.${n.serial}`;
+            state.publicDns = `ec2-203-0-113-${n.serial}.eu-west-1.compute.amazonaws.com`;
+            state.privateDns = `ip-10-0-${((n.node - 1) % 3) * 64}-${10 + n.serial}.eu-west-1.compute.internal`;
             break;
+          }
           case "aws:ec2/instance:Instance":
             state.availabilityZone = subnetZone.get(
               nicSubnet.get(
@@ -122,6 +131,12 @@ export async function runStack(
     "test",
     false,
   );
+  // The SDK computes every alias URN itself, children's inherited ones too, when the engine does not take alias
+  // specs: the URNs the engine would match state against, recorded here for the tests that keep URNs.
+  // getStore is exported at run time, not in the SDK's declarations.
+  (runtimeState as unknown as { getStore(): { supportsAliasSpecs: boolean } }).getStore().supportsAliasSpecs =
+    false;
+  const registrations = recordRegistrations();
   const dependencies = new Map<string, string[]>();
   /** The resource options that shape replacements, by resource name. */
   const options_ = new Map<string, { deleteBeforeReplace?: boolean; ignoreChanges?: string[] }>();
@@ -163,10 +178,50 @@ export async function runStack(
     publicFailoverUrl: await value(cluster.publicFailoverUrl),
     zookeeperConnect: await value(cluster.zookeeperConnect),
     nodes: await value(cluster.nodes),
+    groups: await value(cluster.groups),
   };
   // Let every registration finish.
   await new Promise((resolve) => setTimeout(resolve, 50));
-  return { resources, calls, dependencies, options: options_, cluster, outputs, settings };
+  return { resources, registrations, calls, dependencies, options: options_, cluster, outputs, settings };
+}
+
+interface RegisterRequest {
+  getParent(): string;
+  getType(): string;
+  getName(): string;
+  getAliasurnsList(): string[];
+}
+
+/** Wraps the mock monitor's registerResource to record each resource's URN and aliases. */
+function recordRegistrations(): Registration[] {
+  const registrations: Registration[] = [];
+  const monitor = getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, callback: unknown): unknown;
+    newUrn(parent: string, type: string, name: string): string;
+  };
+  // The engine's URN carries the whole chain of parent types; the mock monitor keeps only the parent's own type,
+  // which would hide a change of parent (a child moved under a new component) from these tests.
+  monitor.newUrn = (parent, type, name) =>
+    `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${parent ? `${parent.split("::")[2] as string}$` : ""}${type}::${name}`;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    registrations.push({
+      urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+      aliases: req.getAliasurnsList(),
+    });
+    return register(req, callback);
+  };
+  return registrations;
+}
+
+/** A node's resource name (amq-node-2, amq-g3-node-1): its node, and node + 10 × (group - 1). */
+function hostNumber(name: string): { node: number; serial: number } {
+  const m = /-(?:g(\d+)-)?node-(\d+)$/.exec(name);
+  if (!m) {
+    throw new Error(`not a node's resource name: ${name}`);
+  }
+  const node = Number(m[2]);
+  return { node, serial: node + 10 * (Number(m[1] ?? "1") - 1) };
 }
 
 /** Pulumi's wire form of a secret value, as mocks receive it. */

@@ -325,6 +325,8 @@ describe("dayTwo record", () => {
       zookeeperElectionPort: 3888,
       clientTransport: "tls",
       clientCertificates: "required",
+      groups: 1,
+      allowGroupRemoval: false,
     });
   });
 
@@ -379,12 +381,43 @@ describe("dayTwo names", () => {
     assert.equal(selfStackReferenceName(undefined, "activemq-ha", "test"), "test");
   });
 
-  it("node N's instance URN matches the SDK's own URN rule for a child of ClusterHosts", async () => {
-    const hostsUrn =
-      "urn:pulumi:dev::activemq-ha::activemq-ha:cluster:ActiveMqCluster$activemq-ha:hosts:ClusterHosts::dev";
-    const sdk = await new Promise<string>((done) =>
-      pulumi.createUrn("dev-node-2", "aws:ec2/instance:Instance", hostsUrn).apply(done),
-    );
-    assert.equal(nodeInstanceUrn("dev", "activemq-ha", "dev", 2), sdk);
+  it("node N's instance URN matches the SDK's own URN rule for a child of ClusterHosts in a group", async () => {
+    for (const [group, hosts] of [
+      [1, "dev"],
+      [2, "dev-g2"],
+    ] as const) {
+      const groupUrn = `urn:pulumi:dev::activemq-ha::activemq-ha:cluster:ActiveMqCluster$activemq-ha:cluster:HaGroup::${hosts}`;
+      const hostsUrn = await new Promise<string>((done) =>
+        pulumi.createUrn(hosts, "activemq-ha:hosts:ClusterHosts", groupUrn).apply(done),
+      );
+      const sdk = await new Promise<string>((done) =>
+        pulumi.createUrn(`${hosts}-node-2`, "aws:ec2/instance:Instance", hostsUrn).apply(done),
+      );
+      assert.equal(nodeInstanceUrn("dev", "activemq-ha", "dev", 2, group), sdk);
+    }
+  });
+});
+
+describe("dayTwo groups", () => {
+  it("more groups: allowed; a record from before groups counts as one group", () => {
+    assert.deepEqual(problems({}, { groups: "3" }), []);
+    const old = { ...record({}) } as Record<string, unknown>;
+    delete old.groups;
+    delete old.allowGroupRemoval;
+    assert.deepEqual(checkChange(old as unknown as DeployedSettings, record({ groups: "2" })), []);
+    assert.equal(parseDeployedSettings(old).hasOwnProperty("unreadable"), false);
+  });
+
+  it("fewer groups: refused with the drain procedure, unless allowGroupRemoval is set for that run", () => {
+    assertRefused({ groups: "3" }, { groups: "1" }, "groups", "3", "1");
+    const [message] = problems({ groups: "3" }, { groups: "1" });
+    assert.match(message as string, /delete group 2, 3 with every message in its store/);
+    assert.match(message as string, /allowGroupRemoval true/);
+    assert.deepEqual(problems({ groups: "3" }, { groups: "2", allowGroupRemoval: "true" }), []);
+  });
+
+  it("an unreadable groups count makes the record unreadable", () => {
+    const bad = { ...record({}), groups: 0 };
+    assert.match((parseDeployedSettings(bad) as { unreadable: string }).unreadable, /groups/);
   });
 });

@@ -1,5 +1,5 @@
 // Shared fixtures for the unit tests (not a test file itself: the runner picks up *.test.ts only).
-import { ClusterFacts, ClusterSecrets, NodeFacts, TlsFacts } from "../../lib/facts";
+import { ClusterFacts, ClusterSecrets, NodeFacts, PeerGroup, TlsFacts } from "../../lib/facts";
 
 /**
  * Secrets that cannot appear anywhere by accident: they contain characters outside the base64 alphabet, so a
@@ -38,9 +38,22 @@ export function tlsFactsFor(count: number): TlsFacts {
       certificate: `-----BEGIN CERTIFICATE-----\nnode-${i + 1}\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n`,
       privateKey: tlsKey(i + 1),
     })),
-    clientCaCertificates: "-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n",
+    trustedCaCertificates: "-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n",
     keystorePassword: TLS_KEYSTORE_PASSWORD,
   };
+}
+
+/**
+ * The other groups as group `self` of `groups` sees them: group g's node n at 10.<g>.<zone × 64>.<10 + round>, named
+ * as lib/groups.ts names them after the default brokerName.
+ */
+export function peersFor(groups: number, self = 1, count = 3): PeerGroup[] {
+  return Array.from({ length: groups }, (_, i) => i + 1)
+    .filter((g) => g !== self)
+    .map((g) => ({
+      brokerName: g === 1 ? "amq-ha" : `amq-ha-${g}`,
+      addresses: nodesFor(count).map((n) => n.privateIp.replace(/^10\.0\./, `10.${g}.`)),
+    }));
 }
 
 /** Facts as the stack gives them with TLS on (the default); settings with clientTransport tcp ignore `tls`. */

@@ -68,6 +68,8 @@ void describe("lib/settings parseSettings", () => {
     const expected: StackSettings = {
       haMode: "replicated-leveldb",
       nodeCount: 3,
+      groups: 1,
+      allowGroupRemoval: false,
       network: { kind: "create", vpcCidr: "10.0.0.0/16" },
       os: "debian-12",
       instanceType: "t3.medium",

@@ -165,7 +165,7 @@ describe("stack (mocked): replicated-leveldb, defaults", () => {
           certificate: `${mockPem("CERTIFICATE", `amq-node-${n}-tls`)}${mockPem("CERTIFICATE", "amq-ca")}`,
           privateKey: mockPem("PRIVATE KEY", `amq-node-${n}-tls`),
         })),
-        clientCaCertificates: mockPem("CERTIFICATE", "amq-ca"),
+        trustedCaCertificates: mockPem("CERTIFICATE", "amq-ca"),
         keystorePassword: PASSWORDS["amq-keystore-password"] as string,
       },
     };

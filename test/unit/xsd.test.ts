@@ -12,7 +12,8 @@ import { renderActivemqXml, renderBrokerElement } from "../../lib/render/activem
 import { renderJettyXml } from "../../lib/render/jetty";
 import { parseSettings, RawSettings, StackSettings } from "../../lib/settings";
 import { missing, requireFile, requireTool, requireTools, Skip } from "../support/tools";
-import { factsFor } from "./helpers";
+import { factsFor, peersFor } from "./helpers";
+import { settingsForGroup } from "../../lib/groups";
 
 /**
  * The ActiveMQ 5.16.8 broker schema (activemq.xsd from activemq-spring-5.16.8.jar). It is not part of the repository:
@@ -136,6 +137,40 @@ void describe("lib/render/activemq against the ActiveMQ 5.16.8 schema (xmllint)"
       }
     });
   }
+
+  const networks: [string, RawSettings, number][] = [
+    ["2 groups, TLS with client certificates", { groups: "2" }, 2],
+    ["3 groups, TLS with client certificates", { groups: "3" }, 3],
+    ["3 groups, plain TCP", { groups: "3", clientTransport: "tcp" }, 3],
+    ["2 groups, 5 nodes each, TLS and TCP", { groups: "2", nodeCount: "5", clientTransport: "tls+tcp" }, 2],
+  ];
+  for (const [name, raw, groups] of networks) {
+    void it(`validates the network connectors of every group and node: ${name}`, () => {
+      const stack = settingsOf(raw);
+      for (let g = 1; g <= groups; g++) {
+        const settings = settingsForGroup(stack, g);
+        const facts = factsFor(stack.nodeCount, { peers: peersFor(groups, g, stack.nodeCount) });
+        for (const node of facts.nodes) {
+          const broker = renderBrokerElement(settings, facts, node);
+          assert.equal(broker.split("<networkConnector\n").length - 1, 2 * (groups - 1), broker);
+          assertValid(broker, `group ${g} node ${node.index}`);
+        }
+      }
+    });
+  }
+
+  void it("rejects a misspelt networkConnector attribute (the connectors are validated for real)", () => {
+    const facts = factsFor(3, { peers: peersFor(2) });
+    const broker = renderBrokerElement(settingsOf({ groups: "2" }), facts, facts.nodes[0] as NodeFacts);
+    assert.ok(broker.includes("decreaseNetworkConsumerPriority="));
+    const r = xmllint(
+      broker.replace("decreaseNetworkConsumerPriority=", "decreaseNetworkConsumerPriorty="),
+      "--schema",
+      schema,
+    );
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /attribute 'decreaseNetworkConsumerPriorty'/);
+  });
 
   void it("validates the authorization and the volume-derived limits: 10, 20 and 1024 GiB, both modes", () => {
     for (const raw of [
@@ -263,12 +298,22 @@ void describe(DEBIAN_SUITE, { skip: DEBIAN.skip }, () => {
 
   void it("validates the broker element of every node (3 and 5 nodes, other lock keep-alive)", () => {
     assert.match(version, /^5\.(1[7-9]|[2-9]\d)\./, `a 5.17+ schema, got ${version}`);
-    for (const [raw, count] of [
-      [{ haMode: "shared-kahadb" }, 3],
-      [{ haMode: "shared-kahadb", nodeCount: "5", lockKeepAlivePeriodMs: "5000", webConsole: "false" }, 5],
+    for (const [raw, count, groups] of [
+      [{ haMode: "shared-kahadb" }, 3, 1],
+      [{ haMode: "shared-kahadb", nodeCount: "5", lockKeepAlivePeriodMs: "5000", webConsole: "false" }, 5, 1],
+      [{ haMode: "shared-kahadb", groups: "2" }, 3, 2],
+      [{ haMode: "shared-kahadb", groups: "3", clientTransport: "tcp" }, 3, 3],
     ] as const) {
-      const settings = settingsOf(raw);
-      const facts = factsFor(count, { sharedStoreHost: "fs-1.efs.example" });
+      const settings = settingsForGroup(settingsOf(raw), groups);
+      const peers = peersFor(groups, groups, count);
+      const facts = factsFor(count, {
+        sharedStoreHost: "fs-1.efs.example",
+        ...(groups > 1 ? { peers } : {}),
+      });
+      assert.equal(
+        renderBrokerElement(settings, facts, facts.nodes[0] as NodeFacts).includes("<networkConnectors>"),
+        groups > 1,
+      );
       for (const node of facts.nodes) {
         const file = path.join(dir, `broker-${count}-${node.index}.xml`);
         writeFileSync(file, renderBrokerElement(settings, facts, node));

@@ -164,7 +164,7 @@ export function boxFacts(info: BoxInfo, sharedStoreHost?: string): ClusterFacts 
     // Sent only where clientTransport turns TLS on (lib/steps/broker.ts).
     tls: {
       nodes: boxPki(info).nodes,
-      clientCaCertificates: boxPki(info).caCertificate,
+      trustedCaCertificates: boxPki(info).caCertificate,
       keystorePassword: secret(),
     },
   };
