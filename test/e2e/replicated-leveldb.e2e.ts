@@ -4,7 +4,6 @@
 // E2E_ACTIVEMQ_DIST=/path/apache-activemq-5.16.8-bin.tar.gz and E2E_MAVEN_DIR=<dir in Maven layout holding the
 // extra jars of lib/plan.ts LEVELDB_EXTRA_JARS>; without them those checks are skipped, and the summary says so.
 import assert from "node:assert/strict";
-import { symlinkSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ClusterFacts } from "../../lib/facts";
@@ -27,11 +26,9 @@ import {
   MIRROR,
   pinnedSigner,
   closeSigners,
-  publish,
   publishTampered,
   replaceAndRebuild,
   resetBox,
-  runBuildScript,
   unpackDist,
   rollHostRestarts,
   theMaster,
@@ -41,16 +38,21 @@ import {
 import { assertTlsOnMaster } from "./lib/tls-checks";
 import { masterPort, tlsOn } from "../../lib/tls";
 import { BoxCluster, runPlan, StepFailed, StepState } from "./lib/executor";
+import {
+  DEBIAN_ZOOKEEPER,
+  LevelDbDistribution,
+  publishDebianZookeeper,
+  publishLevelDbDistribution,
+  suppliedLevelDbDistribution,
+} from "./lib/artifacts";
 
-const ZOOKEEPER_VERSION = "3.8.0"; // what Debian 12 packages
+const ZOOKEEPER_VERSION = DEBIAN_ZOOKEEPER;
 const ROUNDS = Number(process.env.E2E_ROUNDS ?? "5");
-const amqDist = process.env.E2E_ACTIVEMQ_DIST;
-const mavenDir = process.env.E2E_MAVEN_DIR;
-const brokerSkip =
-  amqDist && mavenDir
-    ? false
-    : "no ActiveMQ 5.16.x distribution given (set E2E_ACTIVEMQ_DIST and E2E_MAVEN_DIR): broker checks NOT run";
-const amqVersion = amqDist ? /apache-activemq-([\d.]+)-bin/.exec(path.basename(amqDist))?.[1] : undefined;
+const levelDb = suppliedLevelDbDistribution();
+const brokerSkip = levelDb
+  ? false
+  : "no ActiveMQ 5.16.x distribution given (set E2E_ACTIVEMQ_DIST and E2E_MAVEN_DIR): broker checks NOT run";
+const amqVersion = levelDb?.version;
 
 let rawSettings: Record<string, string> = {};
 const figures = new Figures();
@@ -82,7 +84,7 @@ async function zkModes(): Promise<Map<number, string>> {
 let classpath: string[] | undefined;
 /** The failover client, compiled once against the broker distribution. */
 function probeClasspath(): string[] {
-  classpath ??= buildProbe(unpackDist(amqDist as string));
+  classpath ??= buildProbe(unpackDist((levelDb as LevelDbDistribution).tarball));
   return classpath;
 }
 
@@ -92,21 +94,10 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
   before(() => {
     resetBox();
     let t = Date.now();
-    runBuildScript("test/e2e/box/build-zookeeper-artifact.sh", path.join(WORK, "built"));
-    const zookeeper = publish(
-      path.join(
-        WORK,
-        "built",
-        "zookeeper",
-        `zookeeper-${ZOOKEEPER_VERSION}`,
-        `apache-zookeeper-${ZOOKEEPER_VERSION}-bin.tar.gz`,
-      ),
-      `zookeeper/zookeeper-${ZOOKEEPER_VERSION}`,
-    );
+    const zookeeper = publishDebianZookeeper();
     publishTampered(zookeeper, `zookeeper/zookeeper-${ZOOKEEPER_VERSION}`);
-    if (amqDist && mavenDir && amqVersion) {
-      publish(amqDist, `activemq/${amqVersion}`);
-      symlinkSync(path.resolve(mavenDir), path.join(MIRROR, "maven"));
+    if (levelDb) {
+      publishLevelDbDistribution(levelDb);
     }
     rawSettings = {
       zookeeperVersion: ZOOKEEPER_VERSION,

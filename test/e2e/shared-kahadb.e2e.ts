@@ -30,10 +30,8 @@ import {
   pinnedSigner,
   portOpen,
   closeSigners,
-  publish,
   replaceAndRebuild,
   resetBox,
-  runBuildScript,
   unpackDist,
   rollHostRestarts,
   theMaster,
@@ -43,8 +41,8 @@ import {
 import { assertTlsOnMaster } from "./lib/tls-checks";
 import { masterPort, tlsOn } from "../../lib/tls";
 import { BoxCluster, runPlan, StepState } from "./lib/executor";
+import { DEBIAN_ACTIVEMQ, debianActiveMqSettings, publishDebianActiveMq } from "./lib/artifacts";
 
-const DEBIAN_ACTIVEMQ = "5.17.2";
 const ROUNDS = Number(process.env.E2E_ROUNDS ?? "5");
 const SHARED_DIR = path.join(WORK, "shared-store");
 let RAW_SETTINGS: Record<string, string> = {};
@@ -84,17 +82,9 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
     rmSync(SHARED_DIR, { recursive: true, force: true });
     mkdirSync(SHARED_DIR, { recursive: true });
     let t = Date.now();
-    runBuildScript("test/e2e/artifacts/build-activemq-from-debian.sh", path.join(WORK, "built"));
-    tarball = publish(
-      path.join(WORK, "built", "activemq", DEBIAN_ACTIVEMQ, `apache-activemq-${DEBIAN_ACTIVEMQ}-bin.tar.gz`),
-      `activemq/${DEBIAN_ACTIVEMQ}`,
-    );
+    tarball = publishDebianActiveMq();
     RAW_SETTINGS = {
-      haMode: "shared-kahadb",
-      activemqVersion: DEBIAN_ACTIVEMQ,
-      testOnlyAllowUnsupportedActiveMq: "true",
-      // Debian's ActiveMQ has no web console.
-      webConsole: "false",
+      ...debianActiveMqSettings(),
       ...pinnedSigner(),
       ...extraSettings(),
     };

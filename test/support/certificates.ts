@@ -50,11 +50,18 @@ function signed(dir: string, name: string, subject: string, extensions: string[]
   );
 }
 
+/** How node certificates may be used: as servers, and (`bridgeClient`) as clients of the bridges between groups. */
+export interface NodeCertificateUse {
+  /** As components/certificates.ts with groups > 1: the brokers' bridges present them to the other groups. */
+  readonly bridgeClient?: boolean;
+}
+
 /** A CA in `dir` (emptied first), a certificate per node for its addresses, and a client certificate. */
 export function makeTestPki(
   dir: string,
   nodes: readonly { readonly index: number; readonly privateIp: string; readonly publicIp?: string }[],
   name = "e2e",
+  use: NodeCertificateUse = {},
 ): TestPki {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -80,7 +87,7 @@ export function makeTestPki(
   );
   const read = (file: string) => readFileSync(path.join(dir, file), "utf8");
   const ca = read("ca.crt");
-  const nodeCertificates = issueNodeCertificates(dir, nodes, name);
+  const nodeCertificates = issueNodeCertificates(dir, nodes, name, use);
   signed(dir, "client", `/O=activemq-ha/CN=${name}-client`, [
     "basicConstraints=critical,CA:FALSE",
     "keyUsage=critical,digitalSignature,keyEncipherment",
@@ -102,6 +109,7 @@ export function issueNodeCertificates(
   dir: string,
   nodes: readonly { readonly index: number; readonly privateIp: string; readonly publicIp?: string }[],
   name: string,
+  use: NodeCertificateUse = {},
 ): NodeCertificate[] {
   const read = (file: string) => readFileSync(path.join(dir, file), "utf8");
   const ca = read("ca.crt");
@@ -112,7 +120,7 @@ export function issueNodeCertificates(
     signed(dir, id, `/O=activemq-ha/CN=${name}-${id}`, [
       "basicConstraints=critical,CA:FALSE",
       "keyUsage=critical,digitalSignature,keyEncipherment",
-      "extendedKeyUsage=serverAuth",
+      `extendedKeyUsage=${use.bridgeClient ? "serverAuth,clientAuth" : "serverAuth"}`,
       `subjectAltName=${names.join(",")}`,
     ]);
     return {

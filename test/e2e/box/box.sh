@@ -21,6 +21,8 @@
 # BOX_MIRROR (Debian mirror URL; default: taken from this machine's apt sources),
 # BOX_SHARED_DIR and BOX_SHARED_MOUNT (at `up`: bind-mount that outer directory into
 # every host at that path, a stand-in for a shared file system; kept until `down`),
+# BOX_SHARED_GROUP_SIZE (with BOX_SHARED_DIR: hosts come in groups of that size and each group mounts
+# a subdirectory gG of its own, as each HA group of the stack has its own file system),
 # BOX_DISK (overlay, the default, or copy: how each host's disk is made),
 # BOX_HOST_KEYS (a directory holding nK, host K's ED25519 private host key, and nK.pub: installed as the
 # host's only key, as cloud-init does with the stack's key; unset, each host makes keys of its own).
@@ -480,9 +482,16 @@ cmd__spawn() {
   done < <(host_cgroups "$k")
   printf '%s\n' "$$" >"$dir/nspawn.pid"
   printf '\n===== boot %s at %s =====\n' "$name" "$(date -Is)"
-  local extra=()
+  local extra=() bind source size
   if [[ -f "$BOX_DIR/shared-bind" ]]; then
-    extra+=("--bind=$(cat "$BOX_DIR/shared-bind")")
+    bind="$(cat "$BOX_DIR/shared-bind")"
+    if [[ -f "$BOX_DIR/shared-group-size" ]]; then
+      size="$(cat "$BOX_DIR/shared-group-size")"
+      source="${bind%%:*}/g$(((k - 1) / size + 1))"
+      mkdir -p "$source"
+      bind="$source:${bind#*:}"
+    fi
+    extra+=("--bind=$bind")
   fi
   exec systemd-nspawn --boot --directory="$dir/rootfs" --machine="$name" "${extra[@]}" \
     --hostname="$name" --register=no --keep-unit \
@@ -656,6 +665,10 @@ cmd_up() {
     [[ -d "$BOX_SHARED_DIR" && "${BOX_SHARED_MOUNT:-}" == /* ]] ||
       die "BOX_SHARED_DIR must be a directory and BOX_SHARED_MOUNT an absolute path"
     printf '%s:%s\n' "$(readlink -f "$BOX_SHARED_DIR")" "$BOX_SHARED_MOUNT" >"$BOX_DIR/shared-bind"
+    if [[ -n "${BOX_SHARED_GROUP_SIZE:-}" ]]; then
+      [[ "$BOX_SHARED_GROUP_SIZE" =~ ^[1-9][0-9]*$ ]] || die "BOX_SHARED_GROUP_SIZE must be a positive integer"
+      printf '%s\n' "$BOX_SHARED_GROUP_SIZE" >"$BOX_DIR/shared-group-size"
+    fi
   fi
   local t
   for ((k = 1; k <= n; k++)); do

@@ -17,6 +17,11 @@
 //   drain URL USER PASSWORD QUEUE OUTFILE
 //       Consumes QUEUE and then ActiveMQ.DLQ, each until 5 s pass without a message, and
 //       writes the seq of every received message to OUTFILE, one per line.
+//   receive URL USER PASSWORD QUEUE OUTFILE
+//       Consumes QUEUE without pause (a consumer on another HA group than the producer's,
+//       fed by the network bridge) and appends "seq epochMillis" to OUTFILE after each
+//       message, until the file OUTFILE.stop exists. The failover transport reconnects on its
+//       own; an exception reopens the consumer.
 //
 // Exit codes: 0 done, 1 failure, 2 usage.
 
@@ -53,9 +58,11 @@ public final class FailoverProbe {
     }
 
     public static void main(String[] args) {
-        if (args.length != 6 || !("send".equals(args[0]) || "drain".equals(args[0]))) {
+        if (args.length != 6
+                || !("send".equals(args[0]) || "drain".equals(args[0]) || "receive".equals(args[0]))) {
             System.err.println("usage: FailoverProbe send URL USER PASSWORD QUEUE STATEFILE");
             System.err.println("       FailoverProbe drain URL USER PASSWORD QUEUE OUTFILE");
+            System.err.println("       FailoverProbe receive URL USER PASSWORD QUEUE OUTFILE");
             System.exit(2);
             return;
         }
@@ -67,6 +74,8 @@ public final class FailoverProbe {
         try {
             if ("send".equals(args[0])) {
                 send(url, user, password, queue, file);
+            } else if ("receive".equals(args[0])) {
+                receive(url, user, password, queue, file);
             } else {
                 drain(url, user, password, queue, file);
             }
@@ -218,6 +227,52 @@ public final class FailoverProbe {
             consumer.close();
         }
         return count;
+    }
+
+    private static void receive(String url, String user, String password, String queueName, Path outFile)
+            throws IOException, InterruptedException {
+        Path stopFile = Paths.get(outFile.toString() + ".stop");
+        ActiveMQConnectionFactory cf = factory(url, user, password);
+        long received = 0L;
+        long failures = 0L;
+        Connection connection = null;
+        MessageConsumer consumer = null;
+        try (Writer out = new OutputStreamWriter(new FileOutputStream(outFile.toFile(), true),
+                StandardCharsets.UTF_8)) {
+            while (!Files.exists(stopFile)) {
+                try {
+                    if (consumer == null) {
+                        connection = cf.createConnection();
+                        connection.setExceptionListener(e -> log("connection exception: " + e));
+                        connection.start();
+                        Session session = connection.createSession(false, Session.AUTO_ACKNOWLEDGE);
+                        consumer = session.createConsumer(session.createQueue(queueName));
+                    }
+                    Message message = consumer.receive(500L);
+                    if (message == null) {
+                        continue;
+                    }
+                    Long seq = seqOf(message);
+                    if (seq == null) {
+                        log("skipping a message without a seq: " + message.getJMSMessageID());
+                        continue;
+                    }
+                    out.write(seq + " " + System.currentTimeMillis() + "\n");
+                    out.flush();
+                    received++;
+                } catch (JMSException | RuntimeException e) {
+                    failures++;
+                    log("receive failed, reopening the consumer: " + e);
+                    closeQuietly(connection);
+                    connection = null;
+                    consumer = null;
+                    Thread.sleep(RETRY_PAUSE_MS);
+                }
+            }
+        } finally {
+            closeQuietly(connection);
+        }
+        System.out.println("receive: received=" + received + " failedAttempts=" + failures);
     }
 
     private static void drain(String url, String user, String password, String queueName, Path outFile)

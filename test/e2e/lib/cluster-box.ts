@@ -5,11 +5,17 @@ import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { ClusterFacts, NodeCertificate } from "../../../lib/facts";
+import { ClusterFacts, NodeCertificate, PeerGroup } from "../../../lib/facts";
 import { parseSettings, RawSettings, StackSettings } from "../../../lib/settings";
 import { masterPort } from "../../../lib/tls";
 import { failoverUrl, preferredScheme } from "../../../lib/urls";
-import { issueNodeCertificates, javaClientTls, makeTestPki, TestPki } from "../../support/certificates";
+import {
+  issueNodeCertificates,
+  javaClientTls,
+  makeTestPki,
+  NodeCertificateUse,
+  TestPki,
+} from "../../support/certificates";
 import { box, BoxHost, BoxInfo, sshRun, sleep, waitFor } from "./box";
 import { analyze } from "./failover-figures";
 import { BoxCluster, runPlan, StepFailed, StepRun, StepState } from "./executor";
@@ -139,9 +145,12 @@ export function boxSettings(info: BoxInfo, extra: RawSettings): StackSettings {
 const boxNodes = (info: BoxInfo) => info.hosts.map((h) => ({ index: h.index, privateIp: h.address }));
 
 let pki: TestPki | undefined;
-/** The box's CA and certificates, as the stack would make them (test/support/certificates.ts), once a run. */
-export function boxPki(info: BoxInfo): TestPki {
-  pki ??= makeTestPki(path.join(WORK, "pki"), boxNodes(info), "box");
+/**
+ * The box's CA and certificates, as the stack would make them (test/support/certificates.ts), once a run: the
+ * first call's `use` holds for the run (boxFacts makes them with the defaults unless boxPki ran before).
+ */
+export function boxPki(info: BoxInfo, use: NodeCertificateUse = {}): TestPki {
+  pki ??= makeTestPki(path.join(WORK, "pki"), boxNodes(info), "box", use);
   return pki;
 }
 
@@ -167,6 +176,35 @@ export function boxFacts(info: BoxInfo, sharedStoreHost?: string): ClusterFacts 
       trustedCaCertificates: boxPki(info).caCertificate,
       keystorePassword: secret(),
     },
+  };
+}
+
+/**
+ * One HA group's facts on a box of several (BoxCluster.group): the box-wide facts (boxFacts: one set of secrets and
+ * certificates, as the stack shares them) narrowed to the group's hosts as its nodes 1…size, with the other groups
+ * as the peers its brokers bridge to.
+ */
+export function boxGroupFacts(
+  group: BoxCluster,
+  boxWide: ClusterFacts,
+  peers: readonly PeerGroup[],
+): ClusterFacts {
+  const inGroup = (host: number) => group.info.hosts.some((h) => h.index === host);
+  const tls = boxWide.tls;
+  return {
+    ...boxWide,
+    nodes: group.info.hosts.map((h) => ({ index: group.nodeOf(h.index), privateIp: h.address })),
+    ...(peers.length > 0 ? { peers } : {}),
+    ...(tls
+      ? {
+          tls: {
+            ...tls,
+            nodes: tls.nodes
+              .filter((n) => inGroup(n.index))
+              .map((n) => ({ ...n, index: group.nodeOf(n.index) })),
+          },
+        }
+      : {}),
   };
 }
 
@@ -435,6 +473,117 @@ export interface ClientProbe {
   resumed(timeoutMs: number): Promise<boolean>;
 }
 
+/** The failover probe (test/e2e/client/FailoverProbe.java) as one run of it starts it: one queue, one login. */
+export interface ProbeRun {
+  /** A queue of the run's own: a message of an earlier run that reappears is not counted as this run's duplicate. */
+  readonly queue: string;
+  /** Starts the probe in `mode` against `url`, recording into `file`; its stderr is kept for errors. */
+  start(mode: "send" | "receive" | "drain", url: string, file: string): ProbeProcess;
+}
+
+export interface ProbeProcess {
+  readonly child: ChildProcess;
+  /** What the probe wrote to stderr so far. */
+  log(): string;
+}
+
+/**
+ * How the probe connects: the stack's broker login, and over TLS the stores the README has users build from the
+ * stack's outputs: trust in the stack's CA (caCertificate), and the stack's client certificate where the brokers ask
+ * for one (clientCertificate, clientKey).
+ */
+export function probeRun(
+  settings: StackSettings,
+  facts: ClusterFacts,
+  classpath: string[],
+  label: string,
+  scheme: "ssl" | "tcp",
+): ProbeRun {
+  const clientTls =
+    scheme === "ssl" && pki !== undefined
+      ? javaClientTls(
+          path.join(WORK, "client-tls"),
+          pki.caCertificate,
+          settings.tls.clientCertificates !== "off" ? pki.client : undefined,
+        ).jvmOptions
+      : [];
+  const queue = `e2e.${label.replace(/[^A-Za-z0-9]+/g, "-")}.${Date.now()}`;
+  const user = settings.activemq.brokerUser;
+  const password = facts.secrets.brokerPassword;
+  return {
+    queue,
+    start: (mode, url, file) => {
+      const child = spawn(
+        "java",
+        [...clientTls, "-cp", classpath.join(":"), "FailoverProbe", mode, url, user, password, queue, file],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
+      let log = "";
+      child.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+      return { child, log: () => log };
+    },
+  };
+}
+
+/** A probe record's lines, `seq epochMillis` each (send's acknowledgements, receive's messages). */
+export function recordLines(file: string): [number, number][] {
+  return existsSync(file)
+    ? readFileSync(file, "utf8")
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => l.split(" ").map(Number) as [number, number])
+    : [];
+}
+
+/** Asks a running probe to stop (its FILE.stop) and waits for it, killing it after `timeoutMs`. */
+export async function stopProbe(probe: ProbeProcess, file: string, timeoutMs = 30_000): Promise<void> {
+  writeFileSync(`${file}.stop`, "");
+  await new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      probe.child.kill("SIGKILL");
+      resolve(undefined);
+    }, timeoutMs);
+    probe.child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
+  });
+}
+
+/** Drains the run's queue and the DLQ on `url`; returns every seq received. */
+export async function drainQueue(run: ProbeRun, url: string, file: string): Promise<number[]> {
+  const drain = run.start("drain", url, file);
+  const code = await new Promise<number>((resolve) => drain.child.once("exit", (c) => resolve(c ?? -1)));
+  if (code !== 0) {
+    throw new Error(`draining ${url} failed (exit ${code}):\n${drain.log().slice(-2000)}`);
+  }
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map(Number);
+}
+
+/** A fault marker and a wait for a record to grow again after the latest fault. */
+export function faultClock(): {
+  readonly faults: number[];
+  fault(): void;
+  growsAgain(file: string, timeoutMs: number): Promise<boolean>;
+} {
+  const faults: number[] = [];
+  return {
+    faults,
+    fault: () => faults.push(Date.now()),
+    growsAgain: async (file, timeoutMs) => {
+      const since = faults[faults.length - 1] ?? 0;
+      const ok = await waitFor(
+        async () => (recordLines(file).filter((a) => a[1] > since).length >= 5 ? true : undefined),
+        timeoutMs,
+      );
+      return ok === true;
+    },
+  };
+}
+
 /**
  * A producer on the stack's failoverUrl sends persistent messages without pause while `during` runs (which marks
  * each fault it causes); then every queue is drained and acknowledged sends are matched with received messages.
@@ -455,85 +604,22 @@ export async function withCountingClient(
     facts.nodes.map((n) => n.privateIp),
     scheme,
   );
-  // Over TLS the client trusts the stack's CA (output caCertificate) and presents the stack's client certificate
-  // where the brokers ask for one (clientCertificate, clientKey), through the stores the README has users build.
-  const clientTls =
-    scheme === "ssl" && pki !== undefined
-      ? javaClientTls(
-          path.join(WORK, "client-tls"),
-          pki.caCertificate,
-          settings.tls.clientCertificates !== "off" ? pki.client : undefined,
-        ).jvmOptions
-      : [];
-  const state = path.join(WORK, `acks-${Date.now()}.log`);
-  const received = path.join(WORK, `received-${Date.now()}.log`);
-  // A queue of its own: a message of an earlier run that reappears (a consumed message redelivered after a
-  // failover) is not counted as this run's duplicate.
-  const queue = `e2e.${label.replace(/[^A-Za-z0-9]+/g, "-")}.${Date.now()}`;
-  const user = settings.activemq.brokerUser;
-  const password = facts.secrets.brokerPassword;
-  const java = (mode: string, file: string): ChildProcess =>
-    spawn(
-      "java",
-      [...clientTls, "-cp", classpath.join(":"), "FailoverProbe", mode, url, user, password, queue, file],
-      {
-        stdio: ["ignore", "ignore", "pipe"],
-      },
-    );
-  const ackLines = () =>
-    existsSync(state)
-      ? readFileSync(state, "utf8")
-          .split("\n")
-          .filter((l) => l !== "")
-          .map((l) => l.split(" ").map(Number) as [number, number])
-      : [];
-
-  const producer = java("send", state);
-  let producerLog = "";
-  producer.stderr?.on("data", (d: Buffer) => (producerLog += d.toString()));
-  const faults: number[] = [];
+  const run = probeRun(settings, facts, classpath, label, scheme);
+  const acks = path.join(WORK, `acks-${Date.now()}.log`);
+  const clock = faultClock();
+  const producer = run.start("send", url, acks);
   try {
-    const started = await waitFor(async () => (ackLines().length >= 50 ? true : undefined), 60_000);
+    const started = await waitFor(async () => (recordLines(acks).length >= 50 ? true : undefined), 60_000);
     if (!started) {
-      throw new Error(`the producer got no acknowledgements within 60 s:\n${producerLog.slice(-2000)}`);
+      throw new Error(`the producer got no acknowledgements within 60 s:\n${producer.log().slice(-2000)}`);
     }
-    await during({
-      fault: () => faults.push(Date.now()),
-      resumed: async (timeoutMs) => {
-        const since = faults[faults.length - 1] ?? 0;
-        const ok = await waitFor(
-          async () => (ackLines().filter((a) => a[1] > since).length >= 5 ? true : undefined),
-          timeoutMs,
-        );
-        return ok === true;
-      },
-    });
+    await during({ fault: clock.fault, resumed: (timeoutMs) => clock.growsAgain(acks, timeoutMs) });
   } finally {
-    writeFileSync(`${state}.stop`, "");
-    await new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        producer.kill("SIGKILL");
-        resolve(undefined);
-      }, 30_000);
-      producer.once("exit", () => {
-        clearTimeout(timer);
-        resolve(undefined);
-      });
-    });
+    await stopProbe(producer, acks);
   }
-  const drain = java("drain", received);
-  let drainLog = "";
-  drain.stderr?.on("data", (d: Buffer) => (drainLog += d.toString()));
-  const drainCode = await new Promise<number>((resolve) => drain.once("exit", (code) => resolve(code ?? -1)));
-  if (drainCode !== 0) {
-    throw new Error(`draining failed (exit ${drainCode}):\n${drainLog.slice(-2000)}`);
-  }
-  const acked = ackLines().map(([seq, at]) => ({ seq, at }));
-  const got = readFileSync(received, "utf8")
-    .split("\n")
-    .filter((l) => l !== "")
-    .map(Number);
-  const counted = analyze(acked, got, faults);
+  const got = await drainQueue(run, url, path.join(WORK, `received-${Date.now()}.log`));
+  const acked = recordLines(acks).map(([seq, at]) => ({ seq, at }));
+  const counted = analyze(acked, got, clock.faults);
   reportCounts(figures, label, acked, counted);
   return {
     lost: counted.lost,
@@ -543,7 +629,7 @@ export async function withCountingClient(
 }
 
 /** Throughput, the pause after each fault, and the message accounting, as figure lines. */
-function reportCounts(
+export function reportCounts(
   figures: Figures,
   label: string,
   acked: { seq: number; at: number }[],

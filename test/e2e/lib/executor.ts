@@ -26,22 +26,24 @@ export class StepFailed extends Error {
 }
 
 /**
- * The box's hosts as the stack's state knows them: each node's address, the host key the stack made for it, and
- * the identity of its instance. `replace` stands in for AWS replacing an instance: a blank host at the same
- * address, with a new instance id.
+ * The box's hosts as the stack's state knows one HA group's: each node's address, the host key the stack made for
+ * it, and the identity of its instance. `replace` stands in for AWS replacing an instance: a blank host at the same
+ * address, with a new instance id. A group's node N is the box's host N + the group's offset (`group`), so several
+ * groups share one box; `info` lists the group's hosts under the box's own indexes (what box.sh takes).
  */
 export class BoxCluster {
-  private readonly generation = new Map<number, number>();
-
   private constructor(
+    /** The group's hosts, under the box's indexes. */
     readonly info: BoxInfo,
-    /** Where the stack's host keys are (nK, nK.pub): what BOX_HOST_KEYS hands box.sh. */
+    /** Where the stack's host keys are (nK, nK.pub for the box's host K): what BOX_HOST_KEYS hands box.sh. */
     readonly hostKeyDir: string,
-  ) {
-    info.hosts.forEach((h) => this.generation.set(h.index, 1));
-  }
+    /** The box's index of the host before the group's node 1. */
+    private readonly offset: number,
+    /** Each host's instance generation, shared by every view of the box. */
+    private readonly generation: Map<number, number>,
+  ) {}
 
-  /** Makes one ED25519 host key per node (as the stack's tls.PrivateKey does), then boots the box with them. */
+  /** Makes one ED25519 host key per host (as the stack's tls.PrivateKey does), then boots the box with them. */
   static up(count: number, hostKeyDir: string, boxUp: (count: number) => BoxInfo): BoxCluster {
     rmSync(hostKeyDir, { recursive: true, force: true });
     mkdirSync(hostKeyDir, { recursive: true });
@@ -50,35 +52,58 @@ export class BoxCluster {
       execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `stack host key ${k}`, "-f", file]);
     }
     process.env.BOX_HOST_KEYS = hostKeyDir;
-    return new BoxCluster(boxUp(count), hostKeyDir);
+    const info = boxUp(count);
+    return new BoxCluster(info, hostKeyDir, 0, new Map(info.hosts.map((h) => [h.index, 1])));
   }
 
-  /** The public key the stack expects node `index` to present (OpenSSH line). */
-  hostKey(index: number): string {
-    return readFileSync(path.join(this.hostKeyDir, `n${index}.pub`), "utf8").trim();
+  /** HA group `group` of `size` nodes: the box's hosts (group-1)·size+1 … group·size. */
+  group(group: number, size: number): BoxCluster {
+    const offset = (group - 1) * size;
+    const hosts = this.info.hosts.filter((h) => h.index > offset && h.index <= offset + size);
+    if (hosts.length !== size) {
+      throw new Error(`the box has no hosts ${offset + 1}-${offset + size} for group ${group}`);
+    }
+    return new BoxCluster({ ...this.info, hosts }, this.hostKeyDir, offset, this.generation);
   }
 
-  identity(index: number): HostIdentity {
+  /** The box's index of the group's node `node`. */
+  hostOf(node: number): number {
+    return this.offset + node;
+  }
+
+  /** The group's node on the box's host `host`. */
+  nodeOf(host: number): number {
+    return host - this.offset;
+  }
+
+  /** The public key the stack expects node `node` to present (OpenSSH line). */
+  hostKey(node: number): string {
+    return readFileSync(path.join(this.hostKeyDir, `n${this.hostOf(node)}.pub`), "utf8").trim();
+  }
+
+  identity(node: number): HostIdentity {
+    const host = this.hostOf(node);
     return {
-      instanceId: `box-instance-${index}-${this.generation.get(index) ?? 1}`,
-      networkInterfaceId: `box-nic-${index}`,
+      instanceId: `box-instance-${host}-${this.generation.get(host) ?? 1}`,
+      networkInterfaceId: `box-nic-${host}`,
     };
   }
 
-  address(index: number): string {
-    const host = this.info.hosts.find((h) => h.index === index);
+  address(node: number): string {
+    const host = this.info.hosts.find((h) => h.index === this.hostOf(node));
     if (!host) {
-      throw new Error(`no host for node ${index}`);
+      throw new Error(`no host for node ${node}`);
     }
     return host.address;
   }
 
   /**
-   * Replaces node `index`'s host by a blank one at the same address and gives it a new instance id. With
+   * Replaces node `node`'s host by a blank one at the same address and gives it a new instance id. With
    * `key: "stack"` it boots with the stack's host key (as a new instance does from its user data); with
    * `"foreign"` it makes one of its own, as an impostor at that address would.
    */
-  replace(index: number, key: "stack" | "foreign"): void {
+  replace(node: number, key: "stack" | "foreign"): void {
+    const host = this.hostOf(node);
     const saved = process.env.BOX_HOST_KEYS;
     try {
       if (key === "foreign") {
@@ -86,13 +111,13 @@ export class BoxCluster {
       } else {
         process.env.BOX_HOST_KEYS = this.hostKeyDir;
       }
-      box("replace", String(index));
+      box("replace", String(host));
     } finally {
       if (saved !== undefined) {
         process.env.BOX_HOST_KEYS = saved;
       }
     }
-    this.generation.set(index, (this.generation.get(index) ?? 1) + 1);
+    this.generation.set(host, (this.generation.get(host) ?? 1) + 1);
   }
 }
 

@@ -1,0 +1,251 @@
+// A network of HA groups in the box: the box's hosts split into groups of `size` (BoxCluster.group), each
+// provisioned with its own plan (lib/plan.ts per group, as components/group.ts builds it), and clients that count
+// every message across the bridges between them.
+import * as path from "node:path";
+import { ClusterFacts } from "../../../lib/facts";
+import { groupIndexes, settingsForGroup } from "../../../lib/groups";
+import { buildPlan, PlanStep } from "../../../lib/plan";
+import { RawSettings, StackSettings } from "../../../lib/settings";
+import { masterPort } from "../../../lib/tls";
+import { failoverUrl, preferredScheme } from "../../../lib/urls";
+import { sshRun, waitFor } from "./box";
+import {
+  boxFacts,
+  boxGroupFacts,
+  boxPki,
+  boxSettings,
+  brokersAccepting,
+  drainQueue,
+  faultClock,
+  Figures,
+  probeRun,
+  recordLines,
+  reportCounts,
+  stopProbe,
+  WORK,
+} from "./cluster-box";
+import { BoxCluster, StepState } from "./executor";
+import { analyze } from "./failover-figures";
+
+/** One HA group of the box: its hosts, and what the stack would provision it with. */
+export interface BoxGroup {
+  readonly index: number;
+  readonly brokerName: string;
+  readonly cluster: BoxCluster;
+  readonly settings: StackSettings;
+  readonly facts: ClusterFacts;
+  readonly plan: PlanStep[];
+  /** What the stack's state holds of the group's steps. */
+  readonly state: StepState;
+}
+
+/**
+ * The box's hosts as `count` HA groups of `size` nodes (hosts 1…size are group 1, and so on), with the stack's
+ * settings for `groups: count`: one set of secrets and one CA for the stack, node certificates that the bridges
+ * may present as clients, each group's facts naming the others as its peers.
+ */
+export function boxGroups(
+  box: BoxCluster,
+  raw: RawSettings,
+  size: number,
+  sharedStoreHost?: string,
+): BoxGroup[] {
+  const stack = boxSettings(box.info, { ...raw, nodeCount: String(size) });
+  boxPki(box.info, { bridgeClient: true });
+  const boxWide = boxFacts(box.info, sharedStoreHost);
+  const views = groupIndexes(stack).map((g) => box.group(g, size));
+  return groupIndexes(stack).map((g) => {
+    const settings = settingsForGroup(stack, g);
+    const peers = groupIndexes(stack)
+      .filter((other) => other !== g)
+      .map((other) => ({
+        brokerName: settingsForGroup(stack, other).activemq.brokerName,
+        addresses: (views[other - 1] as BoxCluster).info.hosts.map((h) => h.address),
+      }));
+    const cluster = views[g - 1] as BoxCluster;
+    return {
+      index: g,
+      brokerName: settings.activemq.brokerName,
+      cluster,
+      settings,
+      facts: boxGroupFacts(cluster, boxWide, peers),
+      plan: buildPlan(settings),
+      state: new StepState(),
+    };
+  });
+}
+
+/** The group's failover URL, as the stack's output `groups[…].failoverUrl`. */
+export function groupUrl(group: BoxGroup): string {
+  return failoverUrl(
+    group.settings,
+    group.facts.nodes.map((n) => n.privateIp),
+  );
+}
+
+/** The box's hosts in the group that accept clients right now. */
+export function groupMasters(group: BoxGroup): Promise<number[]> {
+  return brokersAccepting(group.cluster.info, masterPort(group.settings));
+}
+
+/** The box's host of the group's one master, once exactly one serves. */
+export async function groupMaster(group: BoxGroup, timeoutMs = 60_000): Promise<number> {
+  const master = await waitFor(async () => {
+    const masters = await groupMasters(group);
+    return masters.length === 1 ? masters[0] : undefined;
+  }, timeoutMs);
+  if (master === undefined) {
+    throw new Error(`group ${group.brokerName}: no single master within ${timeoutMs} ms`);
+  }
+  return master;
+}
+
+/** The peer addresses of the host's established TCP connections to `port` (outbound) and from it (inbound). */
+export async function connectionsOn(
+  group: BoxGroup,
+  host: number,
+  port: number,
+): Promise<{ outbound: string[]; inbound: string[] }> {
+  const address = group.cluster.address(group.cluster.nodeOf(host));
+  const peers = async (filter: string) => {
+    const r = await sshRun(
+      group.cluster.info,
+      address,
+      `ss -Htn state established '( ${filter} = :${port} )'`,
+    );
+    // Columns: Recv-Q Send-Q Local:Port Peer:Port. Java's sockets are dual-stack: [::ffff:10.88.0.14]:61617.
+    return r.stdout
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) =>
+        (l.trim().split(/\s+/)[3] ?? "").replace(/:\d+$/, "").replace(/^\[(?:::ffff:)?(.*)\]$/, "$1"),
+      );
+  };
+  return { outbound: await peers("dport"), inbound: await peers("sport") };
+}
+
+/** What the bridged clients saw: each acknowledged send matched with what the other group's consumer received. */
+export interface BridgedCount {
+  readonly lost: number[];
+  readonly duplicated: number[];
+  /** Per fault, the producer's pause: last acknowledgement before it to the first after. */
+  readonly producerPauseMs: (number | null)[];
+  /** Per fault, the consumer's pause: last message before it to the first after. */
+  readonly deliveryPauseMs: (number | null)[];
+}
+
+/** Marks faults and waits for either side to move again after the latest one. */
+export interface BridgedProbe {
+  fault(): void;
+  /** Acknowledgements again on the producer's group. */
+  resumed(timeoutMs: number): Promise<boolean>;
+  /** Messages again at the consumer on the other group. */
+  delivered(timeoutMs: number): Promise<boolean>;
+  /** How many sends were acknowledged so far. */
+  acknowledged(): number;
+}
+
+/** Until the consumer has every acknowledged message or its count stands still for `idleMs`. */
+async function settleDelivery(
+  acks: string,
+  received: string,
+  idleMs: number,
+  timeoutMs: number,
+): Promise<void> {
+  let last = -1;
+  let since = Date.now();
+  await waitFor(async () => {
+    const got = recordLines(received).length;
+    if (got >= recordLines(acks).length) {
+      return true;
+    }
+    if (got !== last) {
+      last = got;
+      since = Date.now();
+    }
+    return Date.now() - since >= idleMs ? true : undefined;
+  }, timeoutMs);
+}
+
+/**
+ * A producer on group `from`'s failover URL and a consumer on group `to`'s, on one queue: every message reaches the
+ * consumer only across the bridge. While `during` runs (marking each fault it causes), both keep going; then the
+ * producer stops, the consumer takes what is still in flight, both groups are drained (queue and DLQ), and every
+ * acknowledged send is matched with what was received. Prints the figures under `label`.
+ */
+export async function withBridgedClients(
+  from: BoxGroup,
+  to: BoxGroup,
+  classpath: string[],
+  figures: Figures,
+  label: string,
+  during: (probe: BridgedProbe) => Promise<void>,
+): Promise<BridgedCount> {
+  const run = probeRun(from.settings, from.facts, classpath, label, preferredScheme(from.settings));
+  const stamp = Date.now();
+  const acks = path.join(WORK, `bridged-acks-${stamp}.log`);
+  const received = path.join(WORK, `bridged-received-${stamp}.log`);
+  const clock = faultClock();
+  // The consumer first: its demand, carried to `from` by the advisories, is what makes the bridge forward.
+  const consumer = run.start("receive", groupUrl(to), received);
+  let producer: ReturnType<typeof run.start> | undefined;
+  try {
+    producer = run.start("send", groupUrl(from), acks);
+    const flowing = await waitFor(
+      async () => (recordLines(received).length >= 50 ? true : undefined),
+      90_000,
+      500,
+    );
+    if (!flowing) {
+      throw new Error(
+        `no message crossed from ${from.brokerName} to ${to.brokerName} within 90 s ` +
+          `(${recordLines(acks).length} acknowledged)\nproducer:\n${producer.log().slice(-1500)}\n` +
+          `consumer:\n${consumer.log().slice(-1500)}`,
+      );
+    }
+    await during({
+      fault: clock.fault,
+      resumed: (timeoutMs) => clock.growsAgain(acks, timeoutMs),
+      delivered: (timeoutMs) => clock.growsAgain(received, timeoutMs),
+      acknowledged: () => recordLines(acks).length,
+    });
+  } finally {
+    if (producer) {
+      await stopProbe(producer, acks);
+    }
+    await settleDelivery(acks, received, 15_000, 180_000);
+    await stopProbe(consumer, received);
+  }
+  const live = recordLines(received);
+  // What never reached the consumer: still on its own group, or still waiting on the producer's for a bridge.
+  const leftOnTo = await drainQueue(run, groupUrl(to), path.join(WORK, `bridged-drain-to-${stamp}.log`));
+  const leftOnFrom = await drainQueue(
+    run,
+    groupUrl(from),
+    path.join(WORK, `bridged-drain-from-${stamp}.log`),
+  );
+  const acked = recordLines(acks).map(([seq, at]) => ({ seq, at }));
+  const counted = analyze(acked, [...live.map(([seq]) => seq), ...leftOnTo, ...leftOnFrom], clock.faults);
+  const delivery = analyze(
+    live.map(([seq, at]) => ({ seq, at })),
+    [],
+    clock.faults,
+  );
+  reportCounts(figures, `${label} (producer on ${from.brokerName})`, acked, counted);
+  delivery.rounds.forEach((r, i) =>
+    figures.add(
+      `${label} fault ${i + 1}: the consumer on ${to.brokerName} paused ` +
+        `${r.failoverMs === null ? "never" : `${(r.failoverMs / 1000).toFixed(2)} s`} (last message before the fault to first after)`,
+    ),
+  );
+  figures.add(
+    `${label}: the consumer on ${to.brokerName} received ${live.length} across the bridge; left after the run: ` +
+      `${leftOnTo.length} on ${to.brokerName}, ${leftOnFrom.length} on ${from.brokerName} (drained and counted)`,
+  );
+  return {
+    lost: counted.lost,
+    duplicated: counted.duplicated,
+    producerPauseMs: counted.rounds.map((r) => r.failoverMs),
+    deliveryPauseMs: delivery.rounds.map((r) => r.failoverMs),
+  };
+}
