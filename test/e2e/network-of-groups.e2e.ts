@@ -11,6 +11,7 @@ import { SHARED_STORE } from "../../lib/layout";
 import { RawSettings } from "../../lib/settings";
 import { masterPort } from "../../lib/tls";
 import {
+  DEBIAN_ZOOKEEPER,
   debianActiveMqSettings,
   publishDebianActiveMq,
   publishDebianZookeeper,
@@ -79,7 +80,7 @@ const MODES: Mode[] = [
       publishLevelDbDistribution(levelDb!);
       return levelDb!.tarball;
     },
-    settings: () => ({ activemqVersion: levelDb!.version }),
+    settings: () => ({ zookeeperVersion: DEBIAN_ZOOKEEPER, activemqVersion: levelDb!.version }),
     standingBy: (port) => `ss -Htn state established '( dport = :${port} )' | grep -q .`,
     noLoss: false,
   },
