@@ -20,6 +20,8 @@ export interface NodeOutput {
   instanceId: string;
   privateIp: string;
   publicIp: string;
+  /** The host's SSH public key (OpenSSH line): what a login to it must be shown, for known_hosts. */
+  hostKey: string;
 }
 
 /** The cluster's TLS material a group's brokers use, when clientTransport has TLS on. */
@@ -199,13 +201,14 @@ export class HaGroup extends pulumi.ComponentResource {
     this.nodes = pulumi.all(
       hosts.hosts.map((h) =>
         pulumi
-          .all([h.availabilityZone, h.instanceId, h.privateIp, h.publicIp])
-          .apply(([availabilityZone, instanceId, privateIp, publicIp]) => ({
+          .all([h.availabilityZone, h.instanceId, h.privateIp, h.publicIp, h.hostKey])
+          .apply(([availabilityZone, instanceId, privateIp, publicIp, hostKey]) => ({
             index: h.index,
             availabilityZone,
             instanceId,
             privateIp,
             publicIp,
+            hostKey: hostKey.trim(),
           })),
       ),
     );

@@ -118,7 +118,7 @@ describe("stack (mocked): replicated-leveldb, defaults", () => {
     );
   });
 
-  it("exports the exact failoverUrl, publicFailoverUrl and zookeeperConnect for the hosts' addresses", () => {
+  it("exports the exact failoverUrl, publicFailoverUrl and zookeeperConnect for the hosts' addresses", async () => {
     const ips = ["10.0.0.11", "10.0.64.12", "10.0.128.13"];
     assert.equal(
       run.outputs.failoverUrl,
@@ -133,6 +133,12 @@ describe("stack (mocked): replicated-leveldb, defaults", () => {
       run.outputs.nodes.map((n) => [n.index, n.availabilityZone, n.privateIp, n.publicIp, n.instanceId]),
       ips.map((ip, i) => [i + 1, AZS[i], ip, `203.0.113.${i + 1}`, `amq-node-${i + 1}-id`]),
     );
+    // Each node's host key, as the hosts present it (not secret): what users put in known_hosts.
+    assert.deepEqual(
+      run.outputs.nodes.map((n) => n.hostKey),
+      ips.map((_, i) => `ssh-ed25519 AAAA${Buffer.from(`amq-node-${i + 1}-host-key`).toString("base64")}`),
+    );
+    assert.equal(await pulumi.isSecret(run.cluster.nodes), false, "the nodes output stays readable");
   });
 
   it("keeps passwords and the SSH key secret", async () => {
