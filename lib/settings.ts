@@ -236,37 +236,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
   const groups = r.int("groups", 1, { min: 1, max: MAX_GROUPS });
   const allowGroupRemoval = r.bool("allowGroupRemoval", false);
 
-  const vpcId = r.pattern("vpcId", /^vpc-[0-9a-f]{8,17}$/, "a VPC id like vpc-0123456789abcdef0");
-  const subnetIds = r.list(
-    "subnetIds",
-    /^subnet-[0-9a-f]{8,17}$/,
-    "subnet ids like subnet-0123456789abcdef0",
-  );
-  let network: NetworkSettings;
-  if (vpcId !== undefined || subnetIds !== undefined) {
-    if (vpcId === undefined || subnetIds === undefined || subnetIds.length < 3) {
-      r.problem(
-        "vpcId/subnetIds",
-        `${vpcId ?? "(unset)"} / ${subnetIds?.join(",") ?? "(unset)"}`,
-        "both set together: an existing VPC id and at least 3 of its subnets, each in a different availability zone",
-      );
-    }
-    const vpcCidr = r.text("vpcCidr");
-    if (vpcCidr !== undefined) {
-      r.problem("vpcCidr", vpcCidr, "empty when vpcId is given (the existing VPC has its own block)");
-    }
-    network = { kind: "existing", vpcId: vpcId ?? "", subnetIds: subnetIds ?? [] };
-  } else {
-    const vpcCidr = r.cidr("vpcCidr", "10.0.0.0/16");
-    if (vpcCidr && (vpcCidr.family !== "ipv4" || vpcCidr.prefix < 16 || vpcCidr.prefix > 24)) {
-      r.problem(
-        "vpcCidr",
-        vpcCidr.text,
-        "an IPv4 block from /16 to /24 (AWS allows /16 to /28; three subnets need /24 or larger)",
-      );
-    }
-    network = { kind: "create", vpcCidr: vpcCidr?.text ?? "10.0.0.0/16" };
-  }
+  const network = readNetwork(r);
 
   const os = r.oneOf("os", OPERATING_SYSTEMS, "debian-12");
   const amiId = r.pattern("amiId", /^ami-[0-9a-f]{8,17}$/, "an AMI id like ami-0123456789abcdef0");
@@ -279,63 +249,11 @@ export function parseSettings(raw: RawSettings): StackSettings {
   const hostMemoryMiB = checkInstanceType(r, instanceType);
   const rootVolumeSizeGiB = r.int("rootVolumeSizeGiB", 20, { min: 10, max: 1024 });
 
-  const clientCidrs = r.cidrs("clientCidrs");
-  const sshCidrs = r.cidrs("sshCidrs");
-  const consoleCidrs = r.cidrs("consoleCidrs") ?? [];
-  for (const [key, blocks] of [
-    ["clientCidrs", clientCidrs],
-    ["consoleCidrs", consoleCidrs],
-    ["sshCidrs", sshCidrs],
-  ] as const) {
-    checkCidrExposure(r, key, blocks ?? []);
-  }
-  const webConsole = r.bool("webConsole", true);
-  if (!webConsole && consoleCidrs.length > 0) {
-    r.problem("consoleCidrs", consoleCidrs.map((c) => c.text).join(","), "none when webConsole is false");
-  }
-  const clientSecurityGroupIds =
-    r.list("clientSecurityGroupIds", /^sg-[0-9a-f]{8,17}$/, "security group ids like sg-0123456789abcdef0") ??
-    [];
+  const { clientCidrs, sshCidrs, consoleCidrs, webConsole, clientSecurityGroupIds } = readExposure(r);
 
-  const sshPublicKey = r.text("sshPublicKey");
-  if (
-    sshPublicKey !== undefined &&
-    !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+/.test(sshPublicKey)
-  ) {
-    r.problem(
-      "sshPublicKey",
-      sshPublicKey.slice(0, 20) + "…",
-      "an OpenSSH public key line (ssh-ed25519 AAAA…)",
-    );
-  }
-  if ((sshPublicKey === undefined) !== (r.text("sshPrivateKey") === undefined)) {
-    r.problem(
-      "sshPublicKey/sshPrivateKey",
-      sshPublicKey === undefined ? "only sshPrivateKey set" : "only sshPublicKey set",
-      "both (the public key, and the private key with `pulumi config set --secret sshPrivateKey`) or neither (a key is generated)",
-    );
-  }
+  const sshPublicKey = readSshPublicKey(r);
 
-  const ports: Ports = {
-    openwire: r.int("openwirePort", 61616, PORT_RANGE),
-    openwireTls: r.int("openwireTlsPort", 61617, PORT_RANGE),
-    replication: r.int("replicationPort", 61619, PORT_RANGE),
-    zookeeperClient: r.int("zookeeperClientPort", 2181, PORT_RANGE),
-    zookeeperPeer: r.int("zookeeperPeerPort", 2888, PORT_RANGE),
-    zookeeperElection: r.int("zookeeperElectionPort", 3888, PORT_RANGE),
-    console: r.int("consolePort", 8161, PORT_RANGE),
-  };
-  const portEntries = Object.entries(ports);
-  for (const [name, port] of portEntries) {
-    const clash = portEntries.find(([other, p]) => other < name && p === port);
-    if (clash) {
-      r.problem(
-        `${name}Port`,
-        String(port),
-        `a port different from ${clash[0]}Port (${clash[1]}): no two services can share one`,
-      );
-    }
-  }
+  const ports = readPorts(r);
 
   const testOnlyAllowPlainHttp = r.bool("testOnlyAllowPlainHttp", false);
   const artifactBaseUrl = r.url("artifactBaseUrl", "https://archive.apache.org/dist", testOnlyAllowPlainHttp);
@@ -348,56 +266,11 @@ export function parseSettings(raw: RawSettings): StackSettings {
   const zookeeperHeapMb = r.int("zookeeperHeapMb", 512, { min: 128, max: 65536 });
   const brokerHeapMb = r.int("brokerHeapMb", 1024, { min: 256, max: 65536 });
   checkHeapsFit(r, instanceType, hostMemoryMiB, brokerHeapMb, zookeeperDeploy ? zookeeperHeapMb : undefined);
-  const tickTimeMs = r.int("zookeeperTickTimeMs", 1000, { min: 200, max: 10000 });
-  const zkSessionTimeoutMs = r.int("zkSessionTimeoutMs", 2000, { min: 1000, max: 60000 });
-  if (zkSessionTimeoutMs % 1000 !== 0) {
-    r.problem(
-      "zkSessionTimeoutMs",
-      String(zkSessionTimeoutMs),
-      "a whole number of seconds in ms (e.g. 2000): the store reads its session timeout in whole seconds",
-    );
-  }
-  if (zkSessionTimeoutMs > 20 * tickTimeMs) {
-    r.problem(
-      "zkSessionTimeoutMs",
-      String(zkSessionTimeoutMs),
-      `at most 20 × zookeeperTickTimeMs (${20 * tickTimeMs}): ZooKeeper silently lowers longer sessions to that`,
-    );
-  }
-  if (zkSessionTimeoutMs < 2 * tickTimeMs) {
-    r.problem(
-      "zkSessionTimeoutMs",
-      String(zkSessionTimeoutMs),
-      `at least 2 × zookeeperTickTimeMs (${2 * tickTimeMs}): ZooKeeper raises shorter sessions to that, silently slowing failover`,
-    );
-  }
+  const { tickTimeMs, zkSessionTimeoutMs } = readZookeeperSession(r);
 
-  const testOnlyAllowUnsupportedActiveMq = r.bool("testOnlyAllowUnsupportedActiveMq", false);
-  const activemqVersion = r.version(
-    "activemqVersion",
-    haMode === "replicated-leveldb" ? DEFAULT_LEVELDB_ACTIVEMQ_VERSION : DEFAULT_KAHADB_ACTIVEMQ_VERSION,
-    (v) => (testOnlyAllowUnsupportedActiveMq ? undefined : checkActiveMqVersion(haMode, v)),
-    `in haMode ${haMode}: `,
-  );
-  if (testOnlyAllowUnsupportedActiveMq && haMode === "replicated-leveldb") {
-    r.problem(
-      "testOnlyAllowUnsupportedActiveMq",
-      "true",
-      "false in haMode replicated-leveldb (only 5.16.7/5.16.8 have LevelDB)",
-    );
-  }
+  const { testOnlyAllowUnsupportedActiveMq, activemqVersion } = readActiveMqVersion(r, haMode);
 
-  // 0 (Pulumi.yaml's default) means: derived from the session.
-  const restartDelaySeconds =
-    r.int("brokerRestartDelaySeconds", 0, { min: 0, max: 600 }) ||
-    Math.ceil((zkSessionTimeoutMs * 2) / 1000) + 1;
-  if (haMode === "replicated-leveldb" && restartDelaySeconds * 1000 <= zkSessionTimeoutMs) {
-    r.problem(
-      "brokerRestartDelaySeconds",
-      String(restartDelaySeconds),
-      `more than zkSessionTimeoutMs (${zkSessionTimeoutMs} ms): a broker restarted inside its old session can stick as a slave of itself`,
-    );
-  }
+  const restartDelaySeconds = readRestartDelay(r, haMode, zkSessionTimeoutMs);
 
   const settings: StackSettings = {
     haMode,
@@ -468,6 +341,200 @@ export function parseSettings(raw: RawSettings): StackSettings {
     testOnlyAllowPlainHttp,
     tags: checkTags(r, r.tags("tags")),
   };
+  checkFailoverAndLogins(r, settings);
+  checkGroupNames(r, settings);
+  checkRuleNamesUnique(r, settings);
+  r.finish();
+  return settings;
+}
+
+/** Where the hosts go: an existing VPC and its subnets, or a VPC to create from vpcCidr. */
+function readNetwork(r: Reader): NetworkSettings {
+  const vpcId = r.pattern("vpcId", /^vpc-[0-9a-f]{8,17}$/, "a VPC id like vpc-0123456789abcdef0");
+  const subnetIds = r.list(
+    "subnetIds",
+    /^subnet-[0-9a-f]{8,17}$/,
+    "subnet ids like subnet-0123456789abcdef0",
+  );
+  let network: NetworkSettings;
+  if (vpcId !== undefined || subnetIds !== undefined) {
+    if (vpcId === undefined || subnetIds === undefined || subnetIds.length < 3) {
+      r.problem(
+        "vpcId/subnetIds",
+        `${vpcId ?? "(unset)"} / ${subnetIds?.join(",") ?? "(unset)"}`,
+        "both set together: an existing VPC id and at least 3 of its subnets, each in a different availability zone",
+      );
+    }
+    const vpcCidr = r.text("vpcCidr");
+    if (vpcCidr !== undefined) {
+      r.problem("vpcCidr", vpcCidr, "empty when vpcId is given (the existing VPC has its own block)");
+    }
+    network = { kind: "existing", vpcId: vpcId ?? "", subnetIds: subnetIds ?? [] };
+  } else {
+    const vpcCidr = r.cidr("vpcCidr", "10.0.0.0/16");
+    if (vpcCidr && (vpcCidr.family !== "ipv4" || vpcCidr.prefix < 16 || vpcCidr.prefix > 24)) {
+      r.problem(
+        "vpcCidr",
+        vpcCidr.text,
+        "an IPv4 block from /16 to /24 (AWS allows /16 to /28; three subnets need /24 or larger)",
+      );
+    }
+    network = { kind: "create", vpcCidr: vpcCidr?.text ?? "10.0.0.0/16" };
+  }
+
+  return network;
+}
+
+/** Who may reach the client port, SSH and the console, and whether the console runs. */
+function readExposure(r: Reader): {
+  clientCidrs: Cidr[] | undefined;
+  sshCidrs: Cidr[] | undefined;
+  consoleCidrs: Cidr[];
+  webConsole: boolean;
+  clientSecurityGroupIds: string[];
+} {
+  const clientCidrs = r.cidrs("clientCidrs");
+  const sshCidrs = r.cidrs("sshCidrs");
+  const consoleCidrs = r.cidrs("consoleCidrs") ?? [];
+  for (const [key, blocks] of [
+    ["clientCidrs", clientCidrs],
+    ["consoleCidrs", consoleCidrs],
+    ["sshCidrs", sshCidrs],
+  ] as const) {
+    checkCidrExposure(r, key, blocks ?? []);
+  }
+  const webConsole = r.bool("webConsole", true);
+  if (!webConsole && consoleCidrs.length > 0) {
+    r.problem("consoleCidrs", consoleCidrs.map((c) => c.text).join(","), "none when webConsole is false");
+  }
+  const clientSecurityGroupIds =
+    r.list("clientSecurityGroupIds", /^sg-[0-9a-f]{8,17}$/, "security group ids like sg-0123456789abcdef0") ??
+    [];
+
+  return { clientCidrs, sshCidrs, consoleCidrs, webConsole, clientSecurityGroupIds };
+}
+
+/** The operator's SSH public key, set together with its private key or not at all. */
+function readSshPublicKey(r: Reader): string | undefined {
+  const sshPublicKey = r.text("sshPublicKey");
+  if (
+    sshPublicKey !== undefined &&
+    !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+/.test(sshPublicKey)
+  ) {
+    r.problem(
+      "sshPublicKey",
+      sshPublicKey.slice(0, 20) + "…",
+      "an OpenSSH public key line (ssh-ed25519 AAAA…)",
+    );
+  }
+  if ((sshPublicKey === undefined) !== (r.text("sshPrivateKey") === undefined)) {
+    r.problem(
+      "sshPublicKey/sshPrivateKey",
+      sshPublicKey === undefined ? "only sshPrivateKey set" : "only sshPublicKey set",
+      "both (the public key, and the private key with `pulumi config set --secret sshPrivateKey`) or neither (a key is generated)",
+    );
+  }
+
+  return sshPublicKey;
+}
+
+/** Every service's port, no two alike. */
+function readPorts(r: Reader): Ports {
+  const ports: Ports = {
+    openwire: r.int("openwirePort", 61616, PORT_RANGE),
+    openwireTls: r.int("openwireTlsPort", 61617, PORT_RANGE),
+    replication: r.int("replicationPort", 61619, PORT_RANGE),
+    zookeeperClient: r.int("zookeeperClientPort", 2181, PORT_RANGE),
+    zookeeperPeer: r.int("zookeeperPeerPort", 2888, PORT_RANGE),
+    zookeeperElection: r.int("zookeeperElectionPort", 3888, PORT_RANGE),
+    console: r.int("consolePort", 8161, PORT_RANGE),
+  };
+  const portEntries = Object.entries(ports);
+  for (const [name, port] of portEntries) {
+    const clash = portEntries.find(([other, p]) => other < name && p === port);
+    if (clash) {
+      r.problem(
+        `${name}Port`,
+        String(port),
+        `a port different from ${clash[0]}Port (${clash[1]}): no two services can share one`,
+      );
+    }
+  }
+
+  return ports;
+}
+
+/** ZooKeeper's tick and the brokers' session, within the bounds ZooKeeper would otherwise impose silently. */
+function readZookeeperSession(r: Reader): { tickTimeMs: number; zkSessionTimeoutMs: number } {
+  const tickTimeMs = r.int("zookeeperTickTimeMs", 1000, { min: 200, max: 10000 });
+  const zkSessionTimeoutMs = r.int("zkSessionTimeoutMs", 2000, { min: 1000, max: 60000 });
+  if (zkSessionTimeoutMs % 1000 !== 0) {
+    r.problem(
+      "zkSessionTimeoutMs",
+      String(zkSessionTimeoutMs),
+      "a whole number of seconds in ms (e.g. 2000): the store reads its session timeout in whole seconds",
+    );
+  }
+  if (zkSessionTimeoutMs > 20 * tickTimeMs) {
+    r.problem(
+      "zkSessionTimeoutMs",
+      String(zkSessionTimeoutMs),
+      `at most 20 × zookeeperTickTimeMs (${20 * tickTimeMs}): ZooKeeper silently lowers longer sessions to that`,
+    );
+  }
+  if (zkSessionTimeoutMs < 2 * tickTimeMs) {
+    r.problem(
+      "zkSessionTimeoutMs",
+      String(zkSessionTimeoutMs),
+      `at least 2 × zookeeperTickTimeMs (${2 * tickTimeMs}): ZooKeeper raises shorter sessions to that, silently slowing failover`,
+    );
+  }
+
+  return { tickTimeMs, zkSessionTimeoutMs };
+}
+
+/** The broker release the mode allows (any, for shared-kahadb test harnesses only). */
+function readActiveMqVersion(
+  r: Reader,
+  haMode: HaMode,
+): { testOnlyAllowUnsupportedActiveMq: boolean; activemqVersion: string } {
+  const testOnlyAllowUnsupportedActiveMq = r.bool("testOnlyAllowUnsupportedActiveMq", false);
+  const activemqVersion = r.version(
+    "activemqVersion",
+    haMode === "replicated-leveldb" ? DEFAULT_LEVELDB_ACTIVEMQ_VERSION : DEFAULT_KAHADB_ACTIVEMQ_VERSION,
+    (v) => (testOnlyAllowUnsupportedActiveMq ? undefined : checkActiveMqVersion(haMode, v)),
+    `in haMode ${haMode}: `,
+  );
+  if (testOnlyAllowUnsupportedActiveMq && haMode === "replicated-leveldb") {
+    r.problem(
+      "testOnlyAllowUnsupportedActiveMq",
+      "true",
+      "false in haMode replicated-leveldb (only 5.16.7/5.16.8 have LevelDB)",
+    );
+  }
+
+  return { testOnlyAllowUnsupportedActiveMq, activemqVersion };
+}
+
+/** How long a failed broker waits before it starts again: past its old ZooKeeper session in replicated-leveldb. */
+function readRestartDelay(r: Reader, haMode: HaMode, zkSessionTimeoutMs: number): number {
+  // 0 (Pulumi.yaml's default) means: derived from the session.
+  const restartDelaySeconds =
+    r.int("brokerRestartDelaySeconds", 0, { min: 0, max: 600 }) ||
+    Math.ceil((zkSessionTimeoutMs * 2) / 1000) + 1;
+  if (haMode === "replicated-leveldb" && restartDelaySeconds * 1000 <= zkSessionTimeoutMs) {
+    r.problem(
+      "brokerRestartDelaySeconds",
+      String(restartDelaySeconds),
+      `more than zkSessionTimeoutMs (${zkSessionTimeoutMs} ms): a broker restarted inside its old session can stick as a slave of itself`,
+    );
+  }
+
+  return restartDelaySeconds;
+}
+
+/** Rules across settings read apart: reconnect delays in order, and two logins of different names. */
+function checkFailoverAndLogins(r: Reader, settings: StackSettings): void {
   if (settings.failover.maxReconnectDelayMs < settings.failover.initialReconnectDelayMs) {
     r.problem(
       "failoverMaxReconnectDelayMs",
@@ -483,10 +550,6 @@ export function parseSettings(raw: RawSettings): StackSettings {
         `application and the admin would share one password`,
     );
   }
-  checkGroupNames(r, settings);
-  checkRuleNamesUnique(r, settings);
-  r.finish();
-  return settings;
 }
 
 /** Every group's brokerName (lib/groups.ts) must fit the pattern brokerName has: at most 64 characters. */
