@@ -37,6 +37,8 @@ import {
   connectionsOn,
   groupMaster,
   groupMasters,
+  runStatus,
+  statusMasters,
   withBridgedClients,
 } from "./lib/groups-box";
 
@@ -175,6 +177,22 @@ for (const mode of MODES) {
         }
       });
 
+      it("npm run status, given the stack's outputs for these hosts: one master per group, where the box sees it; exit status 0", async () => {
+        const run = await runStatus(groups);
+        assert.equal(run.code, 0, `${run.stderr}\n${JSON.stringify(run.problems)}`);
+        for (const g of groups) {
+          const master = g.cluster.nodeOf(await groupMaster(g));
+          assert.deepEqual(statusMasters(run, g), [master], `${g.brokerName}'s master`);
+          assert.deepEqual(
+            run.rows.filter((r) => r.group === g.brokerName && r.node !== master).map((r) => r.status.broker),
+            ["slave", "slave"],
+          );
+        }
+        figures.add(
+          `npm run status: ${groups.map((g) => `${g.brokerName} master node ${statusMasters(run, g).join(",")}`).join("; ")}, exit 0 — PASS`,
+        );
+      });
+
       it("bridges: each group's master dials the other group's master on the client port, and nothing else between the groups", async () => {
         const port = masterPort(groupOf(1).settings);
         for (const [self, other] of [
@@ -214,6 +232,14 @@ for (const mode of MODES) {
           assert.ok(await probe.delivered(90_000), `B's consumer receives again after host ${bMaster} died`);
           const bNew = await groupMaster(b);
           assert.notEqual(bNew, bMaster);
+          const seen = await runStatus(groups);
+          assert.deepEqual(statusMasters(seen, b), [b.cluster.nodeOf(bNew)], "status shows B's new master");
+          assert.equal(
+            seen.rows.find((r) => r.group === b.brokerName && r.node === b.cluster.nodeOf(bMaster))?.status
+              .broker,
+            "down",
+            "and B's old master down",
+          );
           figures.add(
             `fault 1: ${b.brokerName}'s master host ${bMaster} powered off → master ${bNew}, the bridge from ${a.brokerName} follows it — PASS`,
           );
@@ -240,7 +266,14 @@ for (const mode of MODES) {
           bHosts.forEach((h) => box("poweroff", String(h)));
           probe.fault();
           const before = probe.acknowledged();
-          await sleep(15_000);
+          const outage = Date.now();
+          const whileDown = await runStatus(groups);
+          assert.equal(whileDown.code, 1, "status exits non-zero while a group has no master");
+          assert.ok(
+            whileDown.problems.includes(`group ${b.brokerName}: no master (no broker accepts clients)`),
+            JSON.stringify(whileDown.problems),
+          );
+          await sleep(Math.max(0, 15_000 - (Date.now() - outage)));
           const during = probe.acknowledged() - before;
           assert.ok(during >= 50, `A keeps serving while B is down: ${during} sends acknowledged in 15 s`);
           for (const h of bHosts) {

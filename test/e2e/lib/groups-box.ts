@@ -1,6 +1,8 @@
 // A network of HA groups in the box: the box's hosts split into groups of `size` (BoxCluster.group), each
 // provisioned with its own plan (lib/plan.ts per group, as components/group.ts builds it), and clients that count
 // every message across the bridges between them.
+import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { ClusterFacts } from "../../../lib/facts";
 import { groupIndexes, settingsForGroup } from "../../../lib/groups";
@@ -21,6 +23,7 @@ import {
   probeRun,
   recordLines,
   reportCounts,
+  REPO,
   stopProbe,
   WORK,
 } from "./cluster-box";
@@ -248,4 +251,68 @@ export async function withBridgedClients(
     producerPauseMs: counted.rounds.map((r) => r.failoverMs),
     deliveryPauseMs: delivery.rounds.map((r) => r.failoverMs),
   };
+}
+
+/**
+ * The outputs the stack would give for the box's groups (the fields `npm run status` reads): each group's name,
+ * failover URL and nodes with their host keys, the mode and ports of deployedSettings, the SSH login.
+ */
+export function boxStackOutputs(groups: readonly BoxGroup[]): Record<string, unknown> {
+  const first = groups[0] as BoxGroup;
+  const s = first.settings;
+  return {
+    haMode: s.haMode,
+    deployedSettings: {
+      brokerName: s.activemq.brokerName,
+      replicationPort: s.ports.replication,
+      zookeeperClientPort: s.ports.zookeeperClient,
+      zookeeperDeploy: s.zookeeper.deploy,
+    },
+    failoverUrl: groupUrl(first),
+    groups: groups.map((g) => ({
+      name: g.brokerName,
+      failoverUrl: groupUrl(g),
+      nodes: g.facts.nodes.map((n) => ({
+        index: n.index,
+        availabilityZone: `box-zone-${n.index}`,
+        privateIp: n.privateIp,
+        publicIp: n.privateIp,
+        hostKey: g.cluster.hostKey(n.index),
+      })),
+    })),
+    sshUser: first.cluster.info.sshUser,
+    sshPrivateKey: readFileSync(first.cluster.info.sshKey, "utf8"),
+  };
+}
+
+/** What `npm run status -- --json --private` printed for those outputs, and its exit status. */
+export interface StatusRun {
+  readonly code: number;
+  readonly rows: { group: string; node: number; status: { broker: string; zookeeper: string } }[];
+  readonly problems: string[];
+  readonly stderr: string;
+}
+
+export async function runStatus(groups: readonly BoxGroup[]): Promise<StatusRun> {
+  const file = path.join(WORK, "status-outputs.json");
+  writeFileSync(file, JSON.stringify(boxStackOutputs(groups)), { mode: 0o600 });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(REPO, "scripts", "dev", "status.ts"), "--json", "--private"],
+    { env: { ...process.env, ACTIVEMQ_HA_OUTPUTS: file }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number>((resolve) => child.once("close", (c) => resolve(c ?? -1)));
+  const report = JSON.parse(stdout || '{"rows":[],"problems":[]}') as Pick<StatusRun, "rows" | "problems">;
+  return { code, rows: report.rows, problems: report.problems, stderr };
+}
+
+/** The nodes `status` shows as master in a group. */
+export function statusMasters(run: StatusRun, group: BoxGroup): number[] {
+  return run.rows
+    .filter((r) => r.group === group.brokerName && r.status.broker === "master")
+    .map((r) => r.node);
 }
