@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { renderStepPayload, REMOTE_COMMAND } from "../../lib/payload";
+import { knownHostsLine, pinnedHostOptions } from "../../lib/ssh";
 import {
   groupProblems,
   hostStatusStep,
@@ -57,12 +58,12 @@ function askHost(
 ): Promise<string | undefined> {
   const { step, input } = hostStatusStep(target, node.index);
   const knownHosts = path.join(login.scratch, `known_hosts-${target.name}-${node.index}`);
-  writeFileSync(knownHosts, `${address} ${node.hostKey.trim()}\n`);
-  const options = [
-    ...["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`],
-    ...["-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5"],
-    ...["-o", `HostKeyAlgorithms=${node.hostKey.trim().split(" ")[0] as string}`],
-  ];
+  writeFileSync(knownHosts, knownHostsLine(address, node.hostKey));
+  const options = pinnedHostOptions({
+    knownHostsFile: knownHosts,
+    hostKey: node.hostKey,
+    connectTimeoutS: 5,
+  });
   return new Promise((resolve) => {
     const child = spawn(
       "ssh",

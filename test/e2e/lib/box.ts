@@ -4,6 +4,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { knownHostsLine, pinnedHostOptions } from "../../../lib/ssh";
 
 export const BOX_SCRIPT = path.resolve(__dirname, "..", "box", "box.sh");
 
@@ -48,19 +49,6 @@ export function boxUp(count: number): BoxInfo {
 export const BOX_KNOWN_HOSTS = path.join(process.env.BOX_DIR ?? "/var/tmp/amq-box", "known_hosts");
 
 /**
- * SSH options that verify the host: against `hostKey` (an OpenSSH public key line) when given, as
- * remote.Command's connection.hostKey does, otherwise against the box's own record. A host presenting another key
- * is refused before authentication, so nothing reaches it.
- */
-function sshOptions(knownHosts: string, hostKey?: string): string[] {
-  return [
-    ...["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`],
-    ...["-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"],
-    ...(hostKey !== undefined ? ["-o", `HostKeyAlgorithms=${hostKey.trim().split(" ")[0] as string}`] : []),
-  ];
-}
-
-/**
  * Runs `command` on a host over SSH, feeding `stdin`; never throws on a non-zero exit. With `hostKey`, the host
  * must present exactly that key.
  */
@@ -78,9 +66,11 @@ export function sshRun(
     if (hostKey !== undefined) {
       scratch = mkdtempSync(path.join(tmpdir(), "amq-known-hosts-"));
       knownHosts = path.join(scratch, "known_hosts");
-      writeFileSync(knownHosts, `${address} ${hostKey.trim()}\n`);
+      writeFileSync(knownHosts, knownHostsLine(address, hostKey));
     }
-    const options = sshOptions(knownHosts, hostKey);
+    // Verified against `hostKey` when given, otherwise against the box's own record: a host presenting another key
+    // is refused before authentication, so nothing reaches it.
+    const options = pinnedHostOptions({ knownHostsFile: knownHosts, hostKey, connectTimeoutS: 10 });
     const child = spawn("ssh", [...options, "-i", info.sshKey, `${info.sshUser}@${address}`, command], {
       stdio: ["pipe", "pipe", "pipe"],
     });

@@ -16,7 +16,7 @@ import {
   NodeCertificateUse,
   TestPki,
 } from "../../support/certificates";
-import { box, BoxHost, BoxInfo, sshRun, sleep, waitFor } from "./box";
+import { box, BoxInfo, sshRun, sleep, waitFor } from "./box";
 import { analyze } from "./failover-figures";
 import { BoxCluster, runPlan, StepFailed, StepRun, StepState } from "./executor";
 import { ReleaseSigner } from "../../support/signing";
@@ -227,14 +227,50 @@ export async function brokersAccepting(info: BoxInfo, port: number): Promise<num
   return info.hosts.filter((_, i) => open[i]).map((h) => h.index);
 }
 
-/** The one broker that serves, once exactly one does (right after a rolling restart none may yet). */
-export async function theMaster(info: BoxInfo, port: number): Promise<number> {
+/**
+ * The one broker that serves, once exactly one does (right after a rolling restart none may yet); throws, naming
+ * `what` and the brokers that accepted last, when none or several serve for `timeoutMs`.
+ */
+export async function theMaster(
+  info: BoxInfo,
+  port: number,
+  timeoutMs = 60_000,
+  what = "the cluster",
+): Promise<number> {
+  let last: number[] = [];
   const master = await waitFor(async () => {
-    const masters = await brokersAccepting(info, port);
-    return masters.length === 1 ? masters[0] : undefined;
-  }, 60_000);
-  assert.ok(master !== undefined, "one broker serves within 60 s");
+    last = await brokersAccepting(info, port);
+    return last.length === 1 ? last[0] : undefined;
+  }, timeoutMs);
+  if (master === undefined) {
+    throw new Error(
+      `${what}: no single master within ${timeoutMs / 1000} s (accepting: ${JSON.stringify(last)})`,
+    );
+  }
   return master;
+}
+
+/**
+ * Powers the box's host on and waits until `standingBy` succeeds on it (its broker is back as a slave); throws when
+ * it does not within 180 s.
+ */
+export async function powerOnStandingBy(
+  info: BoxInfo,
+  host: number,
+  standingBy: string,
+  what: string,
+): Promise<void> {
+  box("poweron", String(host));
+  const address = info.hosts.find((h) => h.index === host)?.address;
+  assert.ok(address !== undefined, `host ${host} is one of the box's`);
+  const back = await waitFor(
+    async () => ((await sshRun(info, address, standingBy)).code === 0 ? true : undefined),
+    180_000,
+    1000,
+  );
+  if (!back) {
+    throw new Error(`${what}: host ${host} did not stand by again within 180 s of its power-on`);
+  }
 }
 
 export async function serviceStartStamp(info: BoxInfo, address: string, unit: string): Promise<string> {
@@ -707,16 +743,7 @@ export async function failoverRounds(
       run.figures.add(
         `round ${round}: master node ${master} powered off; new master ${JSON.stringify(newMaster)}`,
       );
-      box("poweron", String(master));
-      const address = (info.hosts[master - 1] as BoxHost).address;
-      const back = await waitFor(
-        async () => ((await sshRun(info, address, run.standingBy)).code === 0 ? true : undefined),
-        180_000,
-        1000,
-      );
-      if (!back) {
-        throw new Error(`round ${round}: node ${master} did not stand by again within 180 s of its power-on`);
-      }
+      await powerOnStandingBy(info, master, run.standingBy, `round ${round}`);
       // Let the rejoined broker catch up before the next master dies.
       await sleep(5000);
     }

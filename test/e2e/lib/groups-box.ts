@@ -25,6 +25,7 @@ import {
   reportCounts,
   REPO,
   stopProbe,
+  theMaster,
   WORK,
 } from "./cluster-box";
 import { BoxCluster, StepState } from "./executor";
@@ -92,15 +93,8 @@ export function groupMasters(group: BoxGroup): Promise<number[]> {
 }
 
 /** The box's host of the group's one master, once exactly one serves. */
-export async function groupMaster(group: BoxGroup, timeoutMs = 60_000): Promise<number> {
-  const master = await waitFor(async () => {
-    const masters = await groupMasters(group);
-    return masters.length === 1 ? masters[0] : undefined;
-  }, timeoutMs);
-  if (master === undefined) {
-    throw new Error(`group ${group.brokerName}: no single master within ${timeoutMs} ms`);
-  }
-  return master;
+export function groupMaster(group: BoxGroup, timeoutMs = 60_000): Promise<number> {
+  return theMaster(group.cluster.info, masterPort(group.settings), timeoutMs, `group ${group.brokerName}`);
 }
 
 /** The peer addresses of the host's established TCP connections to `port` (outbound) and from it (inbound). */
