@@ -49,6 +49,8 @@ export interface DeployedSettings {
   readonly groups?: number;
   /** This run's permission to lower groups: recorded with the rest, read only from the next settings. */
   readonly allowGroupRemoval?: boolean;
+  /** The host monitor's port, for npm run status; absent in records made before the monitor existed. */
+  readonly monitorPort?: number;
 }
 
 export const GENERATED_SSH_KEY = "generated";
@@ -87,6 +89,7 @@ export function deployedSettingsRecord(
     clientCertificates: settings.tls.clientCertificates,
     groups: settings.groups,
     allowGroupRemoval: settings.allowGroupRemoval,
+    monitorPort: settings.ports.monitor,
   };
 }
 
@@ -136,6 +139,7 @@ export function parseDeployedSettings(value: unknown): DeployedSettings | { read
     ...(v.groups !== undefined && !(Number.isInteger(v.groups) && (v.groups as number) >= 1)
       ? ["groups"]
       : []),
+    ...(v.monitorPort !== undefined && !Number.isInteger(v.monitorPort) ? ["monitorPort"] : []),
   ];
   if (wrong.length > 0) {
     return { unreadable: `${wrong.join(", ")} missing or of the wrong type` };

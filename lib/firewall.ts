@@ -44,12 +44,6 @@ function rule(key: string, port: number, source: RuleSource, description: string
   return { name: `${key}-from-${sourceName(source)}`, port, source, description };
 }
 
-/**
- * Every ingress rule of a group's security group (every group has the same). ZooKeeper and replication ports are
- * open to the group's members only; OpenWire to members (for the readiness gate), the client blocks and client
- * groups, and with several groups the master's port to the other groups (their bridges); SSH to the SSH blocks;
- * the web console only where consoleCidrs say. `sshCidrs` must be resolved by then.
- */
 /** The port of every service a host runs. */
 export interface Ports {
   /** OpenWire over plain TCP (clientTransport tcp or tls+tcp). */
@@ -61,6 +55,10 @@ export interface Ports {
   readonly zookeeperPeer: number;
   readonly zookeeperElection: number;
   readonly console: number;
+  /** The host monitor's HTTP port: health and metrics (lib/render/monitor.ts). */
+  readonly monitor: number;
+  /** Debian's prometheus-node-exporter, where monitoringCidrs run one. */
+  readonly nodeExporter: number;
 }
 
 /** The settings the rules follow (StackSettings has them; settings.ts checks rule names with this module). */
@@ -73,8 +71,16 @@ export interface FirewallSettings {
   readonly clientCidrs?: readonly Cidr[];
   readonly clientSecurityGroupIds: readonly string[];
   readonly consoleCidrs: readonly Cidr[];
+  readonly monitoringCidrs: readonly Cidr[];
 }
 
+/**
+ * Every ingress rule of a group's security group (every group has the same). ZooKeeper and replication ports are
+ * open to the group's members only; OpenWire to members (for the readiness gate), the client blocks and client
+ * groups, and with several groups the master's port to the other groups (their bridges); SSH to the SSH blocks;
+ * the web console only where consoleCidrs say; the host monitor to the members and, with the node exporter, to
+ * monitoringCidrs. `sshCidrs` must be resolved by then.
+ */
 export function clusterIngressRules(settings: FirewallSettings, sshCidrs: readonly Cidr[]): IngressRule[] {
   const p = settings.ports;
   const cluster: RuleSource = { kind: "cluster" };
@@ -128,6 +134,16 @@ export function clusterIngressRules(settings: FirewallSettings, sshCidrs: readon
   }
   for (const cidr of settings.consoleCidrs) {
     rules.push(rule("console", p.console, { kind: "cidr", cidr }, "ActiveMQ web console"));
+  }
+  // A host's /health/group asks its peers' monitors who is master (not their brokers' client port, which would log
+  // each probe); the rest of the world only where monitoringCidrs say.
+  rules.push(rule("monitor", p.monitor, cluster, "host monitor: the group's members ask who is master"));
+  for (const cidr of settings.monitoringCidrs) {
+    const source: RuleSource = { kind: "cidr", cidr };
+    rules.push(
+      rule("monitor", p.monitor, source, "host monitor: health checks and broker and ZooKeeper metrics"),
+    );
+    rules.push(rule("node-exporter", p.nodeExporter, source, "Prometheus node exporter: host metrics"));
   }
   return rules;
 }

@@ -65,6 +65,11 @@ export interface StackSettings {
   readonly consoleCidrs: readonly Cidr[];
   /** Run the web console (on 127.0.0.1 unless consoleCidrs open it). */
   readonly webConsole: boolean;
+  /**
+   * Who may poll each host's monitor (health and metrics, lib/render/monitor.ts) and its node exporter; empty: the
+   * monitor answers the group's members only and no node exporter runs.
+   */
+  readonly monitoringCidrs: readonly Cidr[];
   readonly sshPublicKey?: string; // given with the sshPrivateKey secret, or both absent (generated)
   readonly ports: Ports;
   /** TLS on the client port (lib/tls.ts). */
@@ -163,6 +168,9 @@ export const SETTING_NAMES = [
   "sshCidrs",
   "consoleCidrs",
   "webConsole",
+  "monitoringCidrs",
+  "monitorPort",
+  "nodeExporterPort",
   "sshPublicKey",
   "sshPrivateKey",
   "openwirePort",
@@ -249,7 +257,8 @@ export function parseSettings(raw: RawSettings): StackSettings {
   const hostMemoryMiB = checkInstanceType(r, instanceType);
   const rootVolumeSizeGiB = r.int("rootVolumeSizeGiB", 20, { min: 10, max: 1024 });
 
-  const { clientCidrs, sshCidrs, consoleCidrs, webConsole, clientSecurityGroupIds } = readExposure(r);
+  const { clientCidrs, sshCidrs, consoleCidrs, webConsole, clientSecurityGroupIds, monitoringCidrs } =
+    readExposure(r);
 
   const sshPublicKey = readSshPublicKey(r);
 
@@ -287,6 +296,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
     ...(sshCidrs !== undefined ? { sshCidrs } : {}),
     consoleCidrs,
     webConsole,
+    monitoringCidrs,
     ...(sshPublicKey !== undefined ? { sshPublicKey } : {}),
     ports,
     tls: readTlsSettings(r, haMode, nodeCount, groups),
@@ -385,21 +395,24 @@ function readNetwork(r: Reader): NetworkSettings {
   return network;
 }
 
-/** Who may reach the client port, SSH and the console, and whether the console runs. */
+/** Who may reach the client port, SSH, the console and the monitors, and whether the console runs. */
 function readExposure(r: Reader): {
   clientCidrs: Cidr[] | undefined;
   sshCidrs: Cidr[] | undefined;
   consoleCidrs: Cidr[];
   webConsole: boolean;
   clientSecurityGroupIds: string[];
+  monitoringCidrs: Cidr[];
 } {
   const clientCidrs = r.cidrs("clientCidrs");
   const sshCidrs = r.cidrs("sshCidrs");
   const consoleCidrs = r.cidrs("consoleCidrs") ?? [];
+  const monitoringCidrs = r.cidrs("monitoringCidrs") ?? [];
   for (const [key, blocks] of [
     ["clientCidrs", clientCidrs],
     ["consoleCidrs", consoleCidrs],
     ["sshCidrs", sshCidrs],
+    ["monitoringCidrs", monitoringCidrs],
   ] as const) {
     checkCidrExposure(r, key, blocks ?? []);
   }
@@ -411,7 +424,7 @@ function readExposure(r: Reader): {
     r.list("clientSecurityGroupIds", /^sg-[0-9a-f]{8,17}$/, "security group ids like sg-0123456789abcdef0") ??
     [];
 
-  return { clientCidrs, sshCidrs, consoleCidrs, webConsole, clientSecurityGroupIds };
+  return { clientCidrs, sshCidrs, consoleCidrs, webConsole, clientSecurityGroupIds, monitoringCidrs };
 }
 
 /** The operator's SSH public key, set together with its private key or not at all. */
@@ -448,6 +461,8 @@ function readPorts(r: Reader): Ports {
     zookeeperPeer: r.int("zookeeperPeerPort", 2888, PORT_RANGE),
     zookeeperElection: r.int("zookeeperElectionPort", 3888, PORT_RANGE),
     console: r.int("consolePort", 8161, PORT_RANGE),
+    monitor: r.int("monitorPort", 9404, PORT_RANGE),
+    nodeExporter: r.int("nodeExporterPort", 9100, PORT_RANGE),
   };
   const portEntries = Object.entries(ports);
   for (const [name, port] of portEntries) {
@@ -1019,6 +1034,7 @@ function checkRuleNamesUnique(r: Reader, settings: StackSettings): void {
     ["clientCidrs", settings.clientCidrs ?? []],
     ["sshCidrs", settings.sshCidrs ?? []],
     ["consoleCidrs", settings.consoleCidrs],
+    ["monitoringCidrs", settings.monitoringCidrs],
   ] as const;
   const blocksByName = new Map<string, Cidr[]>();
   for (const rule of clusterIngressRules(settings, settings.sshCidrs ?? [])) {
@@ -1033,7 +1049,7 @@ function checkRuleNamesUnique(r: Reader, settings: StackSettings): void {
     const texts = blocks.map((b) => b.text);
     const key =
       lists.find(([, list]) => blocks.every((b) => list.includes(b)))?.[0] ??
-      "clientCidrs/sshCidrs/consoleCidrs";
+      "clientCidrs/sshCidrs/consoleCidrs/monitoringCidrs";
     r.problem(
       key,
       texts.join(","),

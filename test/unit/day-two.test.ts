@@ -327,6 +327,7 @@ describe("dayTwo record", () => {
       clientCertificates: "required",
       groups: 1,
       allowGroupRemoval: false,
+      monitorPort: 9404,
     });
   });
 

@@ -41,6 +41,7 @@ const ipv4Block = fc
 void describe("lib/firewall clusterIngressRules", () => {
   void it("gives exactly these rules for the defaults: OpenWire over TLS only", () => {
     assert.deepStrictEqual(summary(rulesFor({})), [
+      ["monitor-from-cluster", 9404, "cluster"],
       ["openwire-tls-from-cluster", 61617, "cluster"],
       ["openwire-tls-from-vpc", 61617, "vpc"],
       ["replication-from-cluster", 61619, "cluster"],
@@ -58,10 +59,12 @@ void describe("lib/firewall clusterIngressRules", () => {
       zookeeperClientPort: "12181",
       zookeeperPeerPort: "12888",
       zookeeperElectionPort: "13888",
+      monitorPort: "19404",
     });
     assert.deepStrictEqual(
       summary(rules).map(([name, port]) => [name, port]),
       [
+        ["monitor-from-cluster", 19404],
         ["openwire-tls-from-cluster", 41617],
         ["openwire-tls-from-vpc", 41617],
         ["replication-from-cluster", 41619],
@@ -70,6 +73,25 @@ void describe("lib/firewall clusterIngressRules", () => {
         ["zk-election-from-cluster", 13888],
         ["zk-peer-from-cluster", 12888],
       ],
+    );
+  });
+
+  void it("opens the monitor and the node exporter to monitoringCidrs only, and the monitor to the members", () => {
+    const rules = rulesFor({ monitoringCidrs: "10.20.0.0/16,192.0.2.10/32", nodeExporterPort: "9101" });
+    assert.deepStrictEqual(
+      summary(rules).filter(([name]) => /^(monitor|node-exporter)-/.test(name)),
+      [
+        ["monitor-from-10-20-0-0-16", 9404, "cidr 10.20.0.0/16"],
+        ["monitor-from-192-0-2-10-32", 9404, "cidr 192.0.2.10/32"],
+        ["monitor-from-cluster", 9404, "cluster"],
+        ["node-exporter-from-10-20-0-0-16", 9101, "cidr 10.20.0.0/16"],
+        ["node-exporter-from-192-0-2-10-32", 9101, "cidr 192.0.2.10/32"],
+      ],
+    );
+    assert.deepStrictEqual(
+      summary(rules).filter(([name]) => !/^(monitor|node-exporter)-/.test(name)),
+      summary(rulesFor({})).filter(([name]) => name !== "monitor-from-cluster"),
+      "monitoringCidrs open nothing else",
     );
   });
 
@@ -121,6 +143,7 @@ void describe("lib/firewall clusterIngressRules", () => {
       assert.ok(!ports.has(port), `port ${port} is open`);
     }
     assert.deepStrictEqual(summary(rules), [
+      ["monitor-from-cluster", 9404, "cluster"],
       ["openwire-tls-from-cluster", 61617, "cluster"],
       ["openwire-tls-from-vpc", 61617, "vpc"],
       ["ssh-from-198-51-100-7-32", 22, "cidr 198.51.100.7/32"],

@@ -77,6 +77,7 @@ void describe("lib/settings parseSettings", () => {
       clientSecurityGroupIds: [],
       consoleCidrs: [],
       webConsole: true,
+      monitoringCidrs: [],
       ports: {
         openwire: 61616,
         openwireTls: 61617,
@@ -85,6 +86,8 @@ void describe("lib/settings parseSettings", () => {
         zookeeperPeer: 2888,
         zookeeperElection: 3888,
         console: 8161,
+        monitor: 9404,
+        nodeExporter: 9100,
       },
       tls: {
         transport: "tls",
@@ -215,7 +218,7 @@ void describe("lib/settings parseSettings", () => {
       assertRefused({ sshCidrs: "203.0.113.7/24" }, "sshCidrs", "203.0.113.7/24", "203.0.113.0/24");
     });
 
-    for (const key of ["clientCidrs", "consoleCidrs"]) {
+    for (const key of ["clientCidrs", "consoleCidrs", "monitoringCidrs"]) {
       for (const internet of ["0.0.0.0/0", "::/0"]) {
         void it(`refuses ${internet} in ${key}`, () => {
           assertRefused(
@@ -349,6 +352,8 @@ void describe("lib/settings parseSettings", () => {
         zookeeperPeerPort: "1027",
         zookeeperElectionPort: "1028",
         consolePort: "65535",
+        monitorPort: "1030",
+        nodeExporterPort: "1031",
       });
       assert.deepStrictEqual(s.ports, {
         openwire: 1024,
@@ -358,7 +363,19 @@ void describe("lib/settings parseSettings", () => {
         zookeeperPeer: 1027,
         zookeeperElection: 1028,
         console: 65535,
+        monitor: 1030,
+        nodeExporter: 1031,
       });
+    });
+
+    void it("refuses the monitor on a port another service has", () => {
+      const problems = problemsOf({ monitorPort: "2181" });
+      assert.ok(
+        problems.some((p) =>
+          /^(monitorPort|zookeeperClientPort): got "2181"; allowed: a port different from/.test(p),
+        ),
+        problems.join("\n"),
+      );
     });
 
     void it("refuses two services on one port, naming both settings", () => {
@@ -587,7 +604,7 @@ void describe("lib/settings parseSettings", () => {
   });
 
   void describe("CIDR sets open to (nearly) the whole Internet", () => {
-    const KEYS = ["clientCidrs", "consoleCidrs", "sshCidrs"] as const;
+    const KEYS = ["clientCidrs", "consoleCidrs", "sshCidrs", "monitoringCidrs"] as const;
 
     for (const key of KEYS) {
       for (const [given, reported, family] of [

@@ -101,6 +101,8 @@ describe("stack (mocked): replicated-leveldb, defaults", () => {
         [61617, 61617, "tcp", cluster],
         [61617, 61617, "tcp", "10.0.0.0/16"],
         [22, 22, "tcp", "198.51.100.7/32"],
+        // The host monitors ask each other who is master; nobody else reaches them without monitoringCidrs.
+        [9404, 9404, "tcp", cluster],
       ].sort(byJson),
     );
     for (const r of ofType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")) {
