@@ -71,3 +71,22 @@ export function zookeeperHome(version: string): string {
 export function activemqHome(version: string): string {
   return `${ACTIVEMQ.installRoot}/apache-activemq-${version}`;
 }
+
+/**
+ * The host monitor (scripts/host/HostMonitor.java): health and metrics over HTTP, run from its source by the JRE's
+ * single-file launcher as the broker's user, which lets it attach to the broker's JVM for its JMX figures.
+ */
+export const HOST_MONITOR = {
+  source: "/usr/local/libexec/activemq-ha/HostMonitor.java",
+  unit: "activemq-ha-monitor.service",
+  /** Enough for the launcher's in-memory compile and the answers; the host's reserve (lib/instanceTypes.ts) holds it. */
+  heapMb: 48,
+} as const;
+
+/** Debian's Prometheus node exporter, run where monitoringCidrs are set; its listen port is set by a drop-in. */
+export const NODE_EXPORTER = {
+  package: "prometheus-node-exporter",
+  unit: "prometheus-node-exporter.service",
+  binary: "/usr/bin/prometheus-node-exporter",
+  dropIn: "/etc/systemd/system/prometheus-node-exporter.service.d/activemq-ha.conf",
+} as const;

@@ -1,10 +1,11 @@
 // The provisioning plan: every step on every host, in an order that respects its dependencies. One description
 // that two executors share: components/provisioning.ts turns it into remote.Commands, and the cluster-in-a-box
 // harness runs it over SSH against local hosts. Built per service (lib/steps/): the host, ZooKeeper, the shared
-// store, the brokers. Pure.
+// store, the brokers, the monitors. Pure.
 import { StackSettings } from "./settings";
 import { brokerSteps } from "./steps/broker";
 import { hostSteps } from "./steps/host";
+import { monitorSteps } from "./steps/monitor";
 import { storeSteps } from "./steps/store";
 import { PlanStep } from "./steps/types";
 import { zookeeperSteps } from "./steps/zookeeper";
@@ -17,5 +18,11 @@ export type { ManagedFile, PlanStep, StepInput, StepInputs } from "./steps/types
 export function buildPlan(settings: StackSettings): PlanStep[] {
   const nodes = Array.from({ length: settings.nodeCount }, (_, i) => i + 1);
   const ctx = { settings, nodes, last: settings.nodeCount };
-  return [...hostSteps(ctx), ...zookeeperSteps(ctx), ...storeSteps(ctx), ...brokerSteps(ctx)];
+  return [
+    ...hostSteps(ctx),
+    ...zookeeperSteps(ctx),
+    ...storeSteps(ctx),
+    ...brokerSteps(ctx),
+    ...monitorSteps(ctx),
+  ];
 }

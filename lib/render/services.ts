@@ -1,5 +1,14 @@
 // systemd units and the broker's environment file, rendered as exact text. Pure.
-import { ACTIVEMQ, activemqHome, ELECTION_WATCHDOG, SHARED_STORE, ZOOKEEPER, zookeeperHome } from "../layout";
+import {
+  ACTIVEMQ,
+  activemqHome,
+  ELECTION_WATCHDOG,
+  HOST_MONITOR,
+  NODE_EXPORTER,
+  SHARED_STORE,
+  ZOOKEEPER,
+  zookeeperHome,
+} from "../layout";
 import { StackSettings } from "../settings";
 import { masterPort } from "../tls";
 
@@ -16,6 +25,8 @@ interface JvmServiceUnit {
   readonly unitExtra?: readonly string[];
   readonly user: string;
   readonly workingDirectory: string;
+  /** Environment= assignments, each NAME=value (quoted by the renderer). */
+  readonly environment?: readonly string[];
   readonly execStartPre?: readonly string[];
   readonly execStart: string;
   readonly restart: "on-failure" | "always";
@@ -42,6 +53,7 @@ function renderJvmServiceUnit(u: JvmServiceUnit): string {
       `User=${u.user}`,
       `Group=${u.user}`,
       `WorkingDirectory=${u.workingDirectory}`,
+      ...(u.environment ?? []).map((assignment) => `Environment="${assignment}"`),
       ...(u.execStartPre ?? []).map((command) => `ExecStartPre=${command}`),
       `ExecStart=${u.execStart}`,
       // 143 = stopped by SIGTERM, which is how systemd stops a JVM.
@@ -192,4 +204,54 @@ export function renderBrokerUnit(settings: StackSettings): string {
     // which it rolls at 1 MB.
     syslogIdentifier: "activemq",
   });
+}
+
+/** What the host monitor needs to know: its port, the broker's and ZooKeeper's, and the group's members. */
+export interface MonitorInputs {
+  readonly selfIndex: number;
+  /** Every member of the group as INDEX=ADDRESS (lib/steps/context.ts nodeList). */
+  readonly nodes: string;
+}
+
+/**
+ * The host monitor (scripts/host/HostMonitor.java) as a service of the broker's user, which lets it attach to the
+ * broker's JVM. Its own restart touches nothing else, so every host may restart it at once.
+ */
+export function renderMonitorUnit(settings: StackSettings, inputs: MonitorInputs): string {
+  const p = settings.ports;
+  return renderJvmServiceUnit({
+    description: `ActiveMQ HA host monitor: health and metrics of ${settings.activemq.brokerName}'s broker and ZooKeeper`,
+    documentation: "https://prometheus.io/docs/instrumenting/exposition_formats/",
+    after: ["network-online.target", ACTIVEMQ.unit],
+    // The broker's private /tmp, where its JVM opens the attach socket: without it the JDK's attach looks in the
+    // monitor's own private /tmp and times out (seen in the cluster-in-a-box: "Unable to open socket file").
+    unitExtra: [`JoinsNamespaceOf=${ACTIVEMQ.unit}`],
+    user: ACTIVEMQ.user,
+    workingDirectory: ACTIVEMQ.dataDir,
+    environment: [
+      `MONITOR_PORT=${p.monitor}`,
+      `BROKER_PORT=${masterPort(settings)}`,
+      `ZOOKEEPER_CLIENT_PORT=${settings.zookeeper.deploy ? p.zookeeperClient : ""}`,
+      `SELF_INDEX=${inputs.selfIndex}`,
+      `NODES=${inputs.nodes}`,
+    ],
+    // Serial GC and the C1 compiler only: a small, steady footprint beside the broker.
+    execStart:
+      `/usr/bin/java -Xms16m -Xmx${HOST_MONITOR.heapMb}m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k ` +
+      HOST_MONITOR.source,
+    restart: "always",
+    restartSeconds: 5,
+    syslogIdentifier: "activemq-ha-monitor",
+  });
+}
+
+/** Debian's node exporter on the stack's port: a drop-in that replaces the package's ExecStart. */
+export function renderNodeExporterDropIn(settings: StackSettings): string {
+  return [
+    HEADER.trimEnd(),
+    "[Service]",
+    "ExecStart=",
+    `ExecStart=${NODE_EXPORTER.binary} --web.listen-address=:${settings.ports.nodeExporter}`,
+    "",
+  ].join("\n");
 }

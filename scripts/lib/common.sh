@@ -198,6 +198,14 @@ port_open() {
   timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
 }
 
+# local_http_get PORT PATH: the answer to GET PATH on 127.0.0.1:PORT (status line, headers, blank line, body;
+# no carriage returns), within 5 s; nothing when nothing answers.
+local_http_get() {
+  # shellcheck disable=SC2016 # expanded by the inner shell, from its arguments
+  timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "GET %s HTTP/1.0\r\n\r\n" "$2" >&3 && cat <&3' \
+    _ "$1" "$2" 2>/dev/null | tr -d '\r' || true
+}
+
 # zk_mode HOST PORT: ZooKeeper's role from its srvr answer (leader, follower, standalone), or nothing.
 zk_mode() {
   # shellcheck disable=SC2016 # expanded by the inner shell, from its arguments

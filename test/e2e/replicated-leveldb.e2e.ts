@@ -63,7 +63,9 @@ let info: BoxInfo;
 let settings: StackSettings;
 let facts: ClusterFacts;
 let plan: PlanStep[];
-const isZookeeperPhase = (s: PlanStep) => !s.action.startsWith("activemq-");
+/** The hosts and ZooKeeper: what the first phase provisions before any broker (or its monitor) exists. */
+const isZookeeperPhase = (s: PlanStep) =>
+  ["host-ready", "jdk"].includes(s.action) || s.action.startsWith("zookeeper-");
 
 function stepTimer(label: string) {
   return ({ step, result }: { step: PlanStep; result: { seconds: number; code: number } }) =>

@@ -33,11 +33,12 @@ describe("lib/plan buildPlan", () => {
           "activemq-install",
           "activemq-configure",
           "activemq-settle",
+          "monitor-configure",
         ]);
       }
     });
 
-    it(`configures every ZooKeeper before any broker starts, and ends with the readiness gates (${nodeCount} nodes)`, () => {
+    it(`configures every ZooKeeper before any broker starts, and ends the brokers with their readiness gate (${nodeCount} nodes)`, () => {
       const plan = planFor({ nodeCount: String(nodeCount) });
       const lastZk = Math.max(
         ...plan.filter((s) => s.action.startsWith("zookeeper-")).map((s) => index(plan, s.id)),
@@ -47,7 +48,12 @@ describe("lib/plan buildPlan", () => {
       );
       assert.ok(lastZk < firstBroker);
       assert.equal(plan[lastZk]?.action, "zookeeper-gate");
-      assert.equal(plan[plan.length - 1]?.action, "activemq-gate");
+      const services = plan.filter((s) => s.action !== "monitor-configure");
+      assert.equal(services[services.length - 1]?.action, "activemq-gate");
+      // The monitors wait for their own broker's configuration only: they touch no service, so nothing rolls.
+      for (const monitor of plan.filter((s) => s.action === "monitor-configure")) {
+        assert.deepEqual(monitor.dependsOn, [`n${monitor.node}-activemq-configure`], monitor.id);
+      }
       for (const configure of plan.filter((s) => s.action === "activemq-configure")) {
         assert.ok(configure.dependsOn.includes(`n${nodeCount}-zookeeper-gate`), configure.id);
       }
@@ -201,5 +207,56 @@ describe("lib/plan buildPlan", () => {
         `${maven}/com/google/guava/failureaccess/1.0.1/failureaccess-1.0.1.jar 1dcf1de382a0bf95a3d8b0849546c88bac1292c9 ` +
         `${maven}/org/apache/zookeeper/zookeeper/3.4.6/zookeeper-3.4.6.jar 01b2502e29da1ebaade2357cd1de35a855fa3755`,
     });
+  });
+
+  it("runs the host monitor on every host and the node exporter only where monitoringCidrs let someone scrape it", () => {
+    const facts = factsFor(3);
+    const monitorOf = (raw: RawSettings) =>
+      (planFor(raw).find((s) => s.id === "n2-monitor-configure") as PlanStep).input(facts);
+    const off = monitorOf({});
+    assert.deepEqual(off.inputs, {
+      MONITOR_PORT: "9404",
+      MONITOR_UNIT: "activemq-ha-monitor.service",
+      NODE_EXPORTER_PACKAGE: "",
+      NODE_EXPORTER_UNIT: "prometheus-node-exporter.service",
+      NODE_EXPORTER_PORT: "",
+    });
+    assert.deepEqual(
+      off.files.map((f) => [f.path, f.owner, f.group, f.mode]),
+      [
+        ["/usr/local/libexec/activemq-ha/HostMonitor.java", "root", "root", "0644"],
+        ["/etc/systemd/system/activemq-ha-monitor.service", "root", "root", "0644"],
+      ],
+    );
+    const unit = off.files[1]?.content ?? "";
+    const addresses = facts.nodes.map((n) => `${n.index}=${n.privateIp}`).join(" ");
+    for (const line of [
+      "User=activemq",
+      "JoinsNamespaceOf=activemq.service",
+      "PrivateTmp=true",
+      'Environment="MONITOR_PORT=9404"',
+      'Environment="BROKER_PORT=61617"',
+      'Environment="ZOOKEEPER_CLIENT_PORT=2181"',
+      'Environment="SELF_INDEX=2"',
+      `Environment="NODES=${addresses}"`,
+      "ExecStart=/usr/bin/java -Xms16m -Xmx48m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k " +
+        "/usr/local/libexec/activemq-ha/HostMonitor.java",
+    ]) {
+      assert.ok(unit.split("\n").includes(line), `the unit has ${line}`);
+    }
+    const on = monitorOf({ monitoringCidrs: "10.20.0.0/16", monitorPort: "9500", nodeExporterPort: "9101" });
+    assert.equal(on.inputs.NODE_EXPORTER_PACKAGE, "prometheus-node-exporter");
+    assert.equal(on.inputs.NODE_EXPORTER_PORT, "9101");
+    assert.equal(on.inputs.MONITOR_PORT, "9500");
+    const dropIn = on.files.find((f) =>
+      f.path.endsWith("prometheus-node-exporter.service.d/activemq-ha.conf"),
+    );
+    assert.ok(dropIn, "the node exporter's drop-in is managed");
+    assert.match(
+      dropIn.content,
+      /^ExecStart=\n^ExecStart=\/usr\/bin\/prometheus-node-exporter --web\.listen-address=:9101$/m,
+    );
+    const noZookeeper = monitorOf({ haMode: "shared-kahadb", zookeeperDeploy: "false" });
+    assert.ok((noZookeeper.files[1]?.content ?? "").includes('Environment="ZOOKEEPER_CLIENT_PORT="'));
   });
 });

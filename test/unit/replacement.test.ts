@@ -43,7 +43,7 @@ describe("replacement (mocked): a new host re-runs its node's steps and the gate
       const expected = buildPlan(first.settings)
         .filter((s) => s.node === 2 || s.action.endsWith("-gate"))
         .map((s) => s.id);
-      assert.equal(expected.length, 10, "8 steps of node 2 and 2 gates");
+      assert.equal(expected.length, 11, "9 steps of node 2 (its monitor among them) and 2 gates");
       // The instance's own rejoin step is triggered by the instance, not by its network interface.
       const rejoin = what === "instance" ? ["n2-host-rejoin"] : [];
       assert.deepEqual(changedSteps(first, second).sort(), [...expected, ...rejoin].sort());
