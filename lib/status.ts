@@ -13,6 +13,8 @@ export interface StatusTarget {
   readonly replicationPort: number;
   /** Undefined when the stack deploys no ZooKeeper. */
   readonly zookeeperClientPort?: number;
+  /** The host monitor's port (its /status gives heap and destinations); undefined for stacks deployed before it. */
+  readonly monitorPort?: number;
   readonly nodes: readonly {
     readonly index: number;
     readonly availabilityZone: string;
@@ -35,6 +37,13 @@ export interface HostStatus {
   readonly brokerUptimeS?: number;
   readonly activemqVersion: string;
   readonly zookeeperVersion: string;
+  /** The broker JVM's heap in use and its largest, from the host monitor. */
+  readonly heapUsedMb?: number;
+  readonly heapMaxMb?: number;
+  /** Messages on the dead-letter queues (ActiveMQ.DLQ, DLQ.*, ActiveMQ.DLQ.*): a master only. */
+  readonly dlqDepth?: number;
+  /** A master's deepest queues, deepest first (at most three, none empty). */
+  readonly deepest?: readonly { readonly name: string; readonly size: number }[];
 }
 
 /** The question a host is asked: a read-only step run with the plan's own payload format (lib/payload.ts). */
@@ -49,6 +58,7 @@ export function hostStatusStep(target: StatusTarget, node: number): { step: Plan
       STORE_DIR: target.haMode === "shared-kahadb" ? SHARED_STORE.mountPoint : ACTIVEMQ.dataDir,
       ACTIVEMQ_LINK: ACTIVEMQ.link,
       ZOOKEEPER_LINK: ZOOKEEPER.link,
+      MONITOR_PORT: target.monitorPort === undefined ? "" : String(target.monitorPort),
     },
     files: [],
   };
@@ -99,7 +109,22 @@ export function parseHostStatus(stdout: string | undefined): HostStatus {
     ...optional("brokerUptimeS", number("broker_uptime_s")),
     activemqVersion: fields.get("activemq_version") ?? "",
     zookeeperVersion: fields.get("zookeeper_version") ?? "",
+    ...optional("heapUsedMb", number("heap_used_mb")),
+    ...optional("heapMaxMb", number("heap_max_mb")),
+    ...optional("dlqDepth", number("dlq_depth")),
+    ...(fields.has("deepest") ? { deepest: parseDeepest(fields.get("deepest") as string) } : {}),
   };
+}
+
+/** The monitor's `deepest=name:size,…` (a comma in a name comes as %2C). */
+function parseDeepest(text: string): { name: string; size: number }[] {
+  return text
+    .split(",")
+    .filter((entry) => /:\d+$/.test(entry))
+    .map((entry) => {
+      const at = entry.lastIndexOf(":");
+      return { name: entry.slice(0, at).replace(/%2C/g, ","), size: Number(entry.slice(at + 1)) };
+    });
 }
 
 /** Above this share of its disk, a host's store is a problem (KahaDB and LevelDB stop accepting well before full). */
@@ -173,6 +198,7 @@ export function renderStatusTable(rows: readonly StatusRow[]): string {
     "BROKER",
     "REPLICATION",
     "DISK",
+    "HEAP",
     "UP",
     "BROKER UP",
     "VERSIONS",
@@ -190,6 +216,7 @@ export function renderStatusTable(rows: readonly StatusRow[]): string {
         ? "-"
         : `${s.replicationLinks} link${s.replicationLinks === 1 ? "" : "s"}`,
       s.storeDiskUsedPct === undefined ? "-" : `${s.storeDiskUsedPct}%`,
+      s.heapUsedMb === undefined || s.heapMaxMb === undefined ? "-" : `${s.heapUsedMb}/${s.heapMaxMb}M`,
       duration(s.hostUptimeS),
       s.broker === "master" || s.broker === "slave" ? duration(s.brokerUptimeS) : "-",
       [
@@ -201,14 +228,28 @@ export function renderStatusTable(rows: readonly StatusRow[]): string {
     ];
   });
   const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => (l[c] as string).length)));
-  return [header, ...lines]
-    .map((cells) =>
-      cells
-        .map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c] as number)))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
+  const table = [header, ...lines].map((cells) =>
+    cells
+      .map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c] as number)))
+      .join("  ")
+      .trimEnd(),
+  );
+  return [...table, ...rows.flatMap(masterQueuesLine)].join("\n");
+}
+
+/** Under the table, for each master the monitor could read: its dead-letter depth and deepest queues. */
+function masterQueuesLine(r: StatusRow): string[] {
+  const s = r.status;
+  if (s.broker !== "master" || s.dlqDepth === undefined) {
+    return [];
+  }
+  const deepest = s.deepest ?? [];
+  return [
+    `${r.group} master (node ${r.node}): DLQ ${s.dlqDepth} message${s.dlqDepth === 1 ? "" : "s"}; ` +
+      (deepest.length === 0
+        ? "no queue holds messages"
+        : `deepest queues: ${deepest.map((q) => `${q.name} ${q.size}`).join(", ")}`),
+  ];
 }
 
 /** Why the stack's outputs cannot be read as a cluster: `npm run status` prints it as one line. */
@@ -264,6 +305,7 @@ export function statusTargets(outputs: Outputs): StatusTarget[] {
       ...(deployed.zookeeperDeploy === true
         ? { zookeeperClientPort: Number(deployed.zookeeperClientPort) }
         : {}),
+      ...(typeof deployed.monitorPort === "number" ? { monitorPort: deployed.monitorPort } : {}),
       nodes,
     };
   });

@@ -2,12 +2,14 @@
 # What `npm run status` asks each host (lib/status.ts): its services' roles and resources, one key=value a line.
 # Read-only: it changes nothing on the host.
 # Inputs: HA_MODE, BROKER_PORT, REPLICATION_PORT, ZOOKEEPER_CLIENT_PORT (empty: no ZooKeeper deployed),
-# STORE_DIR (where the broker's store lives), ACTIVEMQ_LINK, ZOOKEEPER_LINK.
+# STORE_DIR (where the broker's store lives), ACTIVEMQ_LINK, ZOOKEEPER_LINK, MONITOR_PORT (the host monitor's
+# port, whose /status adds heap and destinations; empty: a stack deployed before the monitor).
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-require_inputs HA_MODE BROKER_PORT REPLICATION_PORT ZOOKEEPER_CLIENT_PORT STORE_DIR ACTIVEMQ_LINK ZOOKEEPER_LINK
+require_inputs HA_MODE BROKER_PORT REPLICATION_PORT ZOOKEEPER_CLIENT_PORT STORE_DIR ACTIVEMQ_LINK ZOOKEEPER_LINK \
+  MONITOR_PORT
 
 # The release a /opt symlink points at: apache-activemq-5.16.8 → 5.16.8; nothing when not installed.
 release_of() {
@@ -50,3 +52,8 @@ printf 'host_uptime_s=%s\n' "$uptime_s"
 printf 'broker_uptime_s=%s\n' "$(((broker_since > 0) ? uptime_s - broker_since / 1000000 : 0))"
 printf 'activemq_version=%s\n' "$(release_of "$ACTIVEMQ_LINK")"
 printf 'zookeeper_version=%s\n' "$(release_of "$ZOOKEEPER_LINK")"
+
+# The monitor's own key=value lines (heap, DLQ, deepest queues), its body only, if it answers within 5 s.
+if [[ -n "$MONITOR_PORT" ]]; then
+  local_http_get "$MONITOR_PORT" /status | sed '1,/^$/d' | grep -E '^[a-z_]+=' || true
+fi

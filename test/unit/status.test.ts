@@ -132,14 +132,26 @@ void describe("lib/status: the outputs it reads", () => {
 });
 
 void describe("lib/status: the table", () => {
-  void it("one aligned line per host", () => {
+  void it("one aligned line per host, then each master's dead letters and deepest queues", () => {
     const rows = [
       {
         group: "amq-ha",
         node: 1,
         availabilityZone: "us-east-1a",
         address: "203.0.113.1",
-        status: { ...host("master", "leader"), replicationLinks: 2, hostUptimeS: 90061, brokerUptimeS: 3720 },
+        status: {
+          ...host("master", "leader"),
+          replicationLinks: 2,
+          hostUptimeS: 90061,
+          brokerUptimeS: 3720,
+          heapUsedMb: 34,
+          heapMaxMb: 256,
+          dlqDepth: 1,
+          deepest: [
+            { name: "orders", size: 7 },
+            { name: "a,b", size: 3 },
+          ],
+        },
       },
       {
         group: "amq-ha",
@@ -152,11 +164,23 @@ void describe("lib/status: the table", () => {
     assert.equal(
       renderStatusTable(rows),
       [
-        "GROUP   NODE  ZONE        ADDRESS      ZOOKEEPER  BROKER  REPLICATION  DISK  UP    BROKER UP  VERSIONS",
-        "amq-ha  1     us-east-1a  203.0.113.1  leader     master  2 links      10%   1d1h  1h2m       activemq 5.16.8, zookeeper 3.8.6",
-        "amq-ha  2     us-east-1b  203.0.113.2  down       down    -            -     -     -          -",
+        "GROUP   NODE  ZONE        ADDRESS      ZOOKEEPER  BROKER  REPLICATION  DISK  HEAP     UP    BROKER UP  VERSIONS",
+        "amq-ha  1     us-east-1a  203.0.113.1  leader     master  2 links      10%   34/256M  1d1h  1h2m       activemq 5.16.8, zookeeper 3.8.6",
+        "amq-ha  2     us-east-1b  203.0.113.2  down       down    -            -     -        -     -          -",
+        "amq-ha master (node 1): DLQ 1 message; deepest queues: orders 7, a,b 3",
       ].join("\n"),
     );
+  });
+
+  void it("reads the monitor's figures, and none when it gave none", () => {
+    const read = parseHostStatus("broker=master\nheap_used_mb=34\nheap_max_mb=256\ndlq_depth=0\ndeepest=\n");
+    assert.deepEqual([read.heapUsedMb, read.heapMaxMb, read.dlqDepth, read.deepest], [34, 256, 0, []]);
+    assert.deepEqual(parseHostStatus("deepest=orders:7,a%2Cb:3,odd\n").deepest, [
+      { name: "orders", size: 7 },
+      { name: "a,b", size: 3 },
+    ]);
+    const none = parseHostStatus("broker=slave\n");
+    assert.deepEqual([none.heapUsedMb, none.dlqDepth, none.deepest], [undefined, undefined, undefined]);
   });
 });
 
@@ -173,6 +197,8 @@ void describe("scripts/host-status.sh, run by bash as the payload a host receive
   let brokerPort = 0;
   let replicationPort = 0;
   let zookeeperPort = 0;
+  let monitorPort = 0;
+  const monitorRequests: string[] = [];
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "amq-status-"));
@@ -192,6 +218,16 @@ void describe("scripts/host-status.sh, run by bash as the payload a host receive
     replicationPort = await listen((s) => sockets.push(s));
     zookeeperPort = await listen((s) =>
       s.once("data", () => s.end("Zookeeper version: 3.8.6\nMode: leader\n")),
+    );
+    // The host monitor's /status, as HostMonitor.java answers it (test/unit/host-monitor.test.ts runs the real one).
+    monitorPort = await listen((s) =>
+      s.once("data", (d: Buffer) => {
+        monitorRequests.push(d.toString().split("\r\n")[0] as string);
+        s.end(
+          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" +
+            "heap_used_mb=40\nheap_max_mb=512\nqueues=2\ndlq_depth=3\ndeepest=orders:12\n",
+        );
+      }),
     );
   });
   after(() => {
@@ -264,5 +300,19 @@ void describe("scripts/host-status.sh, run by bash as the payload a host receive
     );
     const withoutZk = withoutZookeeper({ ...TARGET, brokerPort, replicationPort });
     assert.equal((await ask(withoutZk)).zookeeper, "none");
+  });
+
+  void it("adds the host monitor's heap and queues when it answers, and nothing when it does not", async () => {
+    const target = { ...TARGET, brokerPort, replicationPort, zookeeperClientPort: zookeeperPort };
+    const status = await ask({ ...target, monitorPort });
+    assert.deepEqual(monitorRequests, ["GET /status HTTP/1.0"]);
+    assert.deepEqual(
+      [status.broker, status.heapUsedMb, status.heapMaxMb, status.dlqDepth, status.deepest],
+      ["master", 40, 512, 3, [{ name: "orders", size: 12 }]],
+    );
+    const silent = await ask({ ...target, monitorPort: 1 });
+    assert.deepEqual([silent.broker, silent.heapUsedMb, silent.deepest], ["master", undefined, undefined]);
+    const before = await ask(target);
+    assert.equal(before.heapUsedMb, undefined, "a stack deployed before the monitor: not asked");
   });
 });
