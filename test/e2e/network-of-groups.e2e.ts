@@ -38,6 +38,8 @@ import {
   connectionsOn,
   groupMaster,
   groupMasters,
+  monitorGet,
+  samples,
   runStatus,
   statusMasters,
   withBridgedClients,
@@ -46,6 +48,8 @@ import {
 const GROUP_SIZE = 3;
 /** Six hosts on a 2-core, 24 GiB machine: a quarter of the default heaps (settings, as any stack may set them). */
 const SMALL_HEAPS = { brokerHeapMb: "512", zookeeperHeapMb: "256" };
+/** The outer machine's address on the box's bridge: where a monitoring server would poll from. */
+const MONITORING_CIDR = "10.88.0.1/32";
 
 /** What differs between the modes: the artifacts, the settings, and how a rejoined node shows it stands by. */
 interface Mode {
@@ -118,7 +122,15 @@ for (const mode of MODES) {
         box("mirror", MIRROR);
         groups = boxGroups(
           whole,
-          { ...mode.settings(), groups: "2", ...SMALL_HEAPS, ...pinnedSigner(), ...extraSettings() },
+          {
+            ...mode.settings(),
+            groups: "2",
+            // The outer machine plays the monitoring server: the node exporters run.
+            monitoringCidrs: MONITORING_CIDR,
+            ...SMALL_HEAPS,
+            ...pinnedSigner(),
+            ...extraSettings(),
+          },
           GROUP_SIZE,
           mode.sharedDir ? "shared-store.box" : undefined,
         );
@@ -177,9 +189,43 @@ for (const mode of MODES) {
             ["slave", "slave"],
           );
         }
+        // The monitor's figures: every broker JVM's heap (the box's brokerHeapMb), and each master's queues.
+        for (const row of run.rows) {
+          assert.equal(
+            row.status.heapMaxMb,
+            Number(SMALL_HEAPS.brokerHeapMb),
+            `${row.group} node ${row.node}'s heap`,
+          );
+          if (row.status.broker === "master") {
+            assert.equal(row.status.dlqDepth, 0, `${row.group} node ${row.node}: an empty DLQ`);
+          }
+        }
         figures.add(
-          `npm run status: ${groups.map((g) => `${g.brokerName} master node ${statusMasters(run, g).join(",")}`).join("; ")}, exit 0 — PASS`,
+          `npm run status: ${groups.map((g) => `${g.brokerName} master node ${statusMasters(run, g).join(",")}`).join("; ")}, ` +
+            `heaps ${run.rows.map((r) => `${r.status.heapUsedMb}/${r.status.heapMaxMb}M`).join(" ")}, exit 0 — PASS`,
         );
+      });
+
+      it("host monitors: /health/master 200 on exactly one host per group (its master), /health/group 200 on every host", async () => {
+        for (const g of groups) {
+          const master = await groupMaster(g);
+          const hosts = g.cluster.info.hosts.map((h) => h.index);
+          const answers = await Promise.all(hosts.map((h) => monitorGet(g, h, "/health/master")));
+          assert.deepEqual(
+            answers.map((a) => a.code),
+            hosts.map((h) => (h === master ? 200 : 503)),
+            `${g.brokerName}: 200 from master host ${master} only`,
+          );
+          const group = await Promise.all(hosts.map((h) => monitorGet(g, h, "/health/group")));
+          assert.deepEqual(
+            group.map((a) => a.code),
+            hosts.map(() => 200),
+            group.map((a) => a.body).join(""),
+          );
+          figures.add(
+            `health: ${g.brokerName} /health/master ${answers.map((a) => a.code).join(",")}; /health/group ${group.map((a) => a.code).join(",")} — PASS`,
+          );
+        }
       });
 
       it("bridges: each group's master dials the other group's master on the client port, and nothing else between the groups", async () => {
@@ -276,6 +322,38 @@ for (const mode of MODES) {
         });
         if (mode.noLoss) {
           assert.deepEqual(counted.lost, [], "zero acknowledged messages lost");
+        }
+        // What the monitors say about the traffic: A's master enqueued the producer's messages, B's master counts
+        // the consumer; ZooKeeper (where deployed) reports its ensemble; the node exporters answer.
+        for (const g of [a, b]) {
+          const master = await groupMaster(g);
+          const figuresOf = samples((await monitorGet(g, master, "/metrics")).body);
+          const queue = `{destination="${counted.queue}"}`;
+          assert.ok(
+            (figuresOf.get(`activemq_queue_enqueue_count${queue}`) ?? 0) > 0,
+            `${g.brokerName}: enqueue count`,
+          );
+          assert.ok(figuresOf.has(`activemq_queue_size${queue}`), `${g.brokerName}: queue size`);
+          assert.equal(figuresOf.get("activemq_ha_broker_master"), 1);
+          if (g.settings.zookeeper.deploy) {
+            assert.equal(
+              figuresOf.get("zookeeper_quorum_size"),
+              GROUP_SIZE,
+              `${g.brokerName}: ZooKeeper quorum size`,
+            );
+          }
+          const host = g.cluster.address(g.cluster.nodeOf(master));
+          const node = await fetch(`http://${host}:${g.settings.ports.nodeExporter}/metrics`, {
+            signal: AbortSignal.timeout(10_000),
+          }).then((r) => r.text());
+          assert.ok(
+            samples(node).has("node_load1"),
+            `${g.brokerName}: the node exporter answers with node_load1`,
+          );
+          figures.add(
+            `metrics: ${g.brokerName} master ${master}: enqueue_count ${figuresOf.get(`activemq_queue_enqueue_count${queue}`)}, ` +
+              `queue_size ${figuresOf.get(`activemq_queue_size${queue}`)}, zookeeper_quorum_size ${figuresOf.get("zookeeper_quorum_size") ?? "-"}, node_load1 ${samples(node).get("node_load1")} — PASS`,
+          );
         }
         // Replicated LevelDB's losses on failover and either store's redeliveries are reported, as in the failover rounds.
         figures.add(

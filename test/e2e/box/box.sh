@@ -50,6 +50,8 @@ readonly LOCK_FILE=/run/amq-box.lock
 readonly ROOTFS_PACKAGES=(
   systemd systemd-sysv dbus openssh-server sudo curl ca-certificates
   iproute2 procps openjdk-17-jre-headless nfs-common python3-minimal gnupg
+  # Preinstalled like the JDK (the box has no internet); monitor-configure.sh installs it on real hosts.
+  prometheus-node-exporter
 )
 
 # Units that fail or only cost time in a container without internet. The

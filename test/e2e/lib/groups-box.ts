@@ -4,10 +4,12 @@
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { deployedSettingsRecord } from "../../../lib/dayTwo";
 import { ClusterFacts } from "../../../lib/facts";
 import { groupIndexes, settingsForGroup } from "../../../lib/groups";
 import { buildPlan, PlanStep } from "../../../lib/plan";
 import { RawSettings, StackSettings } from "../../../lib/settings";
+import { StatusRow } from "../../../lib/status";
 import { masterPort } from "../../../lib/tls";
 import { failoverUrl, preferredScheme } from "../../../lib/urls";
 import { sshRun, waitFor } from "./box";
@@ -123,6 +125,8 @@ export async function connectionsOn(
 
 /** What the bridged clients saw: each acknowledged send matched with what the other group's consumer received. */
 export interface BridgedCount {
+  /** The queue the clients used (on both groups: the bridge forwards it under its own name). */
+  readonly queue: string;
   readonly lost: number[];
   readonly duplicated: number[];
   /** Per fault, the producer's pause: last acknowledgement before it to the first after. */
@@ -240,6 +244,7 @@ export async function withBridgedClients(
       `${leftOnTo.length} on ${to.brokerName}, ${leftOnFrom.length} on ${from.brokerName} (drained and counted)`,
   );
   return {
+    queue: run.queue,
     lost: counted.lost,
     duplicated: counted.duplicated,
     producerPauseMs: counted.rounds.map((r) => r.failoverMs),
@@ -256,12 +261,7 @@ export function boxStackOutputs(groups: readonly BoxGroup[]): Record<string, unk
   const s = first.settings;
   return {
     haMode: s.haMode,
-    deployedSettings: {
-      brokerName: s.activemq.brokerName,
-      replicationPort: s.ports.replication,
-      zookeeperClientPort: s.ports.zookeeperClient,
-      zookeeperDeploy: s.zookeeper.deploy,
-    },
+    deployedSettings: deployedSettingsRecord(s, { clusterName: "box" }),
     failoverUrl: groupUrl(first),
     groups: groups.map((g) => ({
       name: g.brokerName,
@@ -282,7 +282,8 @@ export function boxStackOutputs(groups: readonly BoxGroup[]): Record<string, unk
 /** What `npm run status -- --json --private` printed for those outputs, and its exit status. */
 export interface StatusRun {
   readonly code: number;
-  readonly rows: { group: string; node: number; status: { broker: string; zookeeper: string } }[];
+  /** The JSON form of lib/status.ts StatusRow. */
+  readonly rows: StatusRow[];
   readonly problems: string[];
   readonly stderr: string;
 }
@@ -309,4 +310,34 @@ export function statusMasters(run: StatusRun, group: BoxGroup): number[] {
   return run.rows
     .filter((r) => r.group === group.brokerName && r.status.broker === "master")
     .map((r) => r.node);
+}
+
+/** What a host's monitor answered to GET `path` (lib/render/services.ts renderMonitorUnit); code 0 when nothing did. */
+export async function monitorGet(
+  group: BoxGroup,
+  host: number,
+  path: string,
+): Promise<{ code: number; body: string }> {
+  const address = group.cluster.address(group.cluster.nodeOf(host));
+  try {
+    const response = await fetch(`http://${address}:${group.settings.ports.monitor}${path}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { code: response.status, body: await response.text() };
+  } catch {
+    return { code: 0, body: "" };
+  }
+}
+
+/** The samples of a Prometheus text answer: metric name (with labels) to value. */
+export function samples(text: string): Map<string, number> {
+  return new Map(
+    text
+      .split("\n")
+      .filter((l) => l !== "" && !l.startsWith("#"))
+      .map((l) => {
+        const at = l.lastIndexOf(" ");
+        return [l.slice(0, at), Number(l.slice(at + 1))] as [string, number];
+      }),
+  );
 }
