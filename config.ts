@@ -5,9 +5,11 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   checkChange,
   DEPLOYED_SETTINGS_OUTPUT,
+  deployedGroupCount,
   DeployedSettings,
   deployedSettingsRecord,
   EARLIER_OUTPUT,
+  PreviousDeployment,
   previousDeployment,
   selfStackReferenceName,
 } from "./lib/dayTwo";
@@ -18,6 +20,8 @@ export interface StackConfig {
   readonly settings: StackSettings;
   /** Exported as the stack output `deployedSettings`, for the next run's check. */
   readonly deployedSettings: DeployedSettings;
+  /** Groups deployed before this run (lib/dayTwo.ts deployedGroupCount): the others configure their hosts at once. */
+  readonly deployedGroups: number;
   readonly sshCidrs: readonly Cidr[];
   readonly sshPrivateKey?: pulumi.Output<string>;
   /** The private key of the user's CA, when tlsCaCertificate is set. */
@@ -87,7 +91,7 @@ function organization(): string | undefined {
  * whose change the running cluster cannot take. The StackReference is the only resource registered before
  * this returns, and it only reads: a refused update changes nothing.
  */
-export async function refuseUnsafeChanges(next: DeployedSettings): Promise<void> {
+export async function refuseUnsafeChanges(next: DeployedSettings): Promise<PreviousDeployment> {
   const stack = pulumi.getStack();
   const project = pulumi.getProject();
   const self = new pulumi.StackReference("deployed-settings", {
@@ -105,19 +109,20 @@ export async function refuseUnsafeChanges(next: DeployedSettings): Promise<void>
         `rolled over the hosts (README, Changing a running stack) are not checked on this update; this ` +
         `update records them for the next one.`,
     );
-    return;
+    return previous;
   }
   const problems = checkChange(previous.kind === "recorded" ? previous.record : undefined, next);
   if (problems.length > 0) {
     throw new SettingsError(problems);
   }
+  return previous;
 }
 
 export async function loadConfig(): Promise<StackConfig> {
   const settings = parseSettings(rawSettings());
   const deployedSettings = deployedSettingsRecord(settings, { clusterName: pulumi.getStack() });
   // Before anything else: a refused change must leave the stack exactly as it is.
-  await refuseUnsafeChanges(deployedSettings);
+  const previous = await refuseUnsafeChanges(deployedSettings);
   if (settings.testOnlyAllowUnsupportedActiveMq) {
     void pulumi.log.warn(
       `testOnlyAllowUnsupportedActiveMq is set: ActiveMQ ${settings.activemq.version} is outside the supported ` +
@@ -132,6 +137,7 @@ export async function loadConfig(): Promise<StackConfig> {
   return {
     settings,
     deployedSettings,
+    deployedGroups: deployedGroupCount(previous, settings.groups),
     sshCidrs,
     ...(sshPrivateKey !== undefined ? { sshPrivateKey } : {}),
     ...(tlsCaKey !== undefined ? { tlsCaKey } : {}),

@@ -8,6 +8,7 @@ export = async () => {
   const cluster = new ActiveMqCluster(pulumi.getStack(), {
     settings: config.settings,
     sshCidrs: config.sshCidrs,
+    deployedGroups: config.deployedGroups,
     ...(config.sshPrivateKey ? { sshPrivateKey: config.sshPrivateKey } : {}),
     ...(config.tlsCaKey ? { tlsCaKey: config.tlsCaKey } : {}),
     ...(config.tlsNodeKeys ? { tlsNodeKeys: config.tlsNodeKeys } : {}),

@@ -22,6 +22,11 @@ export interface ActiveMqClusterArgs {
   readonly tlsCaKey?: pulumi.Input<string>;
   /** The keys of the user's node certificates (tlsNodeKeys, a JSON list), when settings.tls.nodeCertificates is set. */
   readonly tlsNodeKeys?: pulumi.Input<string>;
+  /**
+   * How many groups were deployed before this run (config.ts): the groups after them serve nothing yet, so their
+   * hosts configure at once. Default: every group, so every change rolls one host at a time.
+   */
+  readonly deployedGroups?: number;
 }
 
 /** One HA group as the stack's `groups` output lists it. */
@@ -139,6 +144,7 @@ export class ActiveMqCluster extends pulumi.ComponentResource {
             ...(groupTls ? { tls: groupTls } : {}),
             peers: (peerInputs[g - 1] as ReturnType<typeof pulumi.deferredOutput<PeerGroup[]>>)[0],
             tags,
+            firstDeployment: g > (args.deployedGroups ?? s.groups),
             ...(g === 1
               ? { formerParents: { cluster: this, ...(certificates ? { certificates } : {}) } }
               : {}),

@@ -54,6 +54,8 @@ export interface HaGroupArgs {
   /** The other groups, in group order (empty with one group): the brokers bridge to each. */
   readonly peers: pulumi.Input<PeerGroup[]>;
   readonly tags: Record<string, string>;
+  /** Nothing of the group serves yet (its first deployment): its hosts configure at once (lib/plan.ts). */
+  readonly firstDeployment?: boolean;
   /**
    * Group 1 only: the resources where the group's children were before groups existed (the cluster, and its
    * certificates component). Aliases to them keep every URN of a one-group stack, so nothing is replaced.
@@ -166,7 +168,7 @@ export class HaGroup extends pulumi.ComponentResource {
     this.provisioning = new ClusterProvisioning(
       name,
       {
-        plan: buildPlan(s),
+        plan: buildPlan(s, { firstDeployment: args.firstDeployment === true }),
         facts,
         hosts: new Map(
           hosts.hosts.map((h) => [

@@ -172,6 +172,22 @@ export function previousDeployment(recorded: unknown, hasEarlierOutputs: boolean
 }
 
 /**
+ * How many of the stack's groups have been deployed before this run: none on a new stack, the record's count (1
+ * before groups existed), and, when the previous settings are unknown, every group (so nothing skips the roll).
+ * A group past that count serves nothing yet, and its hosts configure at once (lib/plan.ts firstDeployment).
+ */
+export function deployedGroupCount(previous: PreviousDeployment, groups: number): number {
+  switch (previous.kind) {
+    case "none":
+      return 0;
+    case "recorded":
+      return previous.record.groups ?? 1;
+    case "unknown":
+      return groups;
+  }
+}
+
+/**
  * The name under which the program reads its own stack's outputs. Pulumi Cloud needs the full
  * `<org>/<project>/<stack>`: a bare name would be looked up in the user's default organization. The DIY
  * backends always report the organization `organization` (pkg/backend/diy/state.go) and resolve a bare name

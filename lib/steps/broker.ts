@@ -15,7 +15,16 @@ import {
   renderElectionWatchdogTimer,
 } from "../render/services";
 import { LEVELDB_EXTRA_JARS, releaseInputs } from "./artifacts";
-import { managed, nodeOf, onEveryNode, PlanContext, settleAndGate, step, stepId } from "./context";
+import {
+  afterPreviousNode,
+  managed,
+  nodeOf,
+  onEveryNode,
+  PlanContext,
+  settleAndGate,
+  step,
+  stepId,
+} from "./context";
 
 export function brokerSteps(ctx: PlanContext): PlanStep[] {
   const s = ctx.settings;
@@ -58,7 +67,7 @@ export function brokerSteps(ctx: PlanContext): PlanStep[] {
         stepId(n, "activemq-install"),
         ...(s.zookeeper.deploy ? [stepId(ctx.last, "zookeeper-gate")] : []),
         ...(s.haMode === "shared-kahadb" ? [stepId(n, "shared-mount")] : []),
-        ...(n > 1 ? [stepId(n - 1, "activemq-configure")] : []),
+        ...afterPreviousNode(ctx, n, "activemq-configure"),
       ],
       rerunWith: [stepId(n, "activemq-install")],
       timeoutMinutes: 10,

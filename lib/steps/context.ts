@@ -10,6 +10,11 @@ export interface PlanContext {
   readonly nodes: readonly number[];
   /** The last node, where the readiness gates run. */
   readonly last: number;
+  /**
+   * Configure and settle steps go one host at a time (node n after node n-1), so a change rolls with a master
+   * serving. False on a group's first deployment, where nothing serves yet: every host configures at once.
+   */
+  readonly oneHostAtATime: boolean;
 }
 
 export type StepSpec = Omit<PlanStep, "hostTriggers" | "waitsForBoot"> & Partial<PlanStep>;
@@ -41,6 +46,10 @@ export function managed(
   return { path, content, owner, group, mode };
 }
 
+/** The step of the previous node that node n's step of `action` waits for, when changes roll one host at a time. */
+export const afterPreviousNode = (ctx: PlanContext, n: number, action: string): string[] =>
+  ctx.oneHostAtATime && n > 1 ? [stepId(n - 1, action)] : [];
+
 /** Every node as INDEX=ADDRESS, space-separated: the group's members for the settle and gate scripts. */
 export const nodeList = (facts: ClusterFacts) =>
   facts.nodes.map((n) => `${n.index}=${n.privateIp}`).join(" ");
@@ -71,7 +80,7 @@ export function settleAndGate(ctx: PlanContext, spec: SettleAndGate): PlanStep[]
       action: `${service}-settle`,
       script: spec.settleScript,
       description: `apply a deferred ${service} restart, then wait for a healthy role`,
-      dependsOn: [...configured, ...(n > 1 ? [stepId(n - 1, `${service}-settle`)] : [])],
+      dependsOn: [...configured, ...afterPreviousNode(ctx, n, `${service}-settle`)],
       rerunWith: [stepId(n, `${service}-configure`), ...alsoAfter],
       timeoutMinutes: 10,
       input: (facts) => ({ inputs: { SELF_INDEX: String(n), ...spec.inputs(facts) }, files: [] }),

@@ -5,7 +5,7 @@ import { ZOOKEEPER, zookeeperHome } from "../layout";
 import { renderZookeeperUnit } from "../render/services";
 import { renderMyid, renderZooCfg } from "../render/zookeeper";
 import { releaseInputs } from "./artifacts";
-import { managed, nodeOf, PlanContext, settleAndGate, step, stepId } from "./context";
+import { afterPreviousNode, managed, nodeOf, PlanContext, settleAndGate, step, stepId } from "./context";
 
 export function zookeeperSteps(ctx: PlanContext): PlanStep[] {
   const s = ctx.settings;
@@ -36,7 +36,7 @@ export function zookeeperSteps(ctx: PlanContext): PlanStep[] {
       script: "zookeeper-configure.sh",
       description: "render zoo.cfg, myid and the unit; start, or restart if changed (the leader waits)",
       // One host at a time, so a change never takes the ensemble down at once.
-      dependsOn: [stepId(n, "zookeeper-install"), ...(n > 1 ? [stepId(n - 1, "zookeeper-configure")] : [])],
+      dependsOn: [stepId(n, "zookeeper-install"), ...afterPreviousNode(ctx, n, "zookeeper-configure")],
       rerunWith: [stepId(n, "zookeeper-install")],
       timeoutMinutes: 10,
       input: (facts) => ({

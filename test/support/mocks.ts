@@ -34,6 +34,8 @@ export interface RunOptions {
   readonly tlsCaKey?: string;
   /** The secret tlsNodeKeys (a JSON list), as config.ts hands it to the cluster. */
   readonly tlsNodeKeys?: string;
+  /** The groups deployed before this run, as config.ts hands them to the cluster (default: the cluster's default). */
+  readonly deployedGroups?: number;
 }
 
 /** One mocked stack run: its resources, the dependencies each remote.Command was given, and the cluster. */
@@ -149,6 +151,7 @@ export async function runStack(
       sshCidrs: ssh.map((c) => parseCidr(c) as Cidr),
       ...(options.tlsCaKey !== undefined ? { tlsCaKey: pulumi.secret(options.tlsCaKey) } : {}),
       ...(options.tlsNodeKeys !== undefined ? { tlsNodeKeys: pulumi.secret(options.tlsNodeKeys) } : {}),
+      ...(options.deployedGroups !== undefined ? { deployedGroups: options.deployedGroups } : {}),
     },
     {
       transformations: [

@@ -9,6 +9,7 @@ import {
   nodeInstanceUrn,
   parseDeployedSettings,
   previousDeployment,
+  deployedGroupCount,
   selfStackReferenceName,
   sshKeyFingerprint,
 } from "../../lib/dayTwo";
@@ -347,6 +348,18 @@ describe("dayTwo record", () => {
       assert.ok("unreadable" in parsed, JSON.stringify(value));
       assert.match(parsed.unreadable, why);
     }
+  });
+});
+
+describe("dayTwo deployedGroupCount: which groups serve already", () => {
+  it("none on a new stack; the record's count, 1 before groups existed; every group when the record is unknown", () => {
+    const record = deployedSettingsRecord(parseSettings({ groups: "2" }), { clusterName: "dev" });
+    assert.equal(deployedGroupCount({ kind: "none" }, 3), 0);
+    assert.equal(deployedGroupCount({ kind: "recorded", record }, 3), 2);
+    const { groups: _dropped, ...beforeGroups } = record;
+    void _dropped;
+    assert.equal(deployedGroupCount({ kind: "recorded", record: beforeGroups }, 3), 1);
+    assert.equal(deployedGroupCount({ kind: "unknown", reason: "unreadable" }, 3), 3);
   });
 });
 

@@ -223,3 +223,39 @@ void describe("groups (mocked stack): 3 groups, plain TCP and shared-kahadb", ()
     assert.equal(ofType(run.resources, "tls:index/locallySignedCert:LocallySignedCert").length, 0);
   });
 });
+
+void describe("first deployment (mocked stack): what serves nothing yet configures at once", () => {
+  const waitsForPrevious = (run: StackRun, group: string, n: number) =>
+    (run.dependencies.get(`${group}-n${n}-activemq-configure`) ?? []).includes(
+      `${group}-n${n - 1}-activemq-configure`,
+    );
+
+  void it("a new stack: no broker or ZooKeeper step of a node waits for the previous node's", async () => {
+    const run = await runStack({}, undefined, { deployedGroups: 0 });
+    for (const action of [
+      "zookeeper-configure",
+      "zookeeper-settle",
+      "activemq-configure",
+      "activemq-settle",
+    ]) {
+      const deps = run.dependencies.get(`amq-n2-${action}`);
+      assert.ok(deps !== undefined, `amq-n2-${action} is a remote command`);
+      assert.ok(!deps.includes(`amq-n1-${action}`), `${action}: ${JSON.stringify(deps)}`);
+    }
+    assert.ok(
+      (run.dependencies.get("amq-n3-activemq-settle") ?? []).includes("amq-n1-activemq-configure"),
+      "still after every broker's configuration",
+    );
+  });
+
+  void it("a group added to a running stack configures at once; the running group still rolls", async () => {
+    const run = await runStack({ groups: "2" }, undefined, { deployedGroups: 1 });
+    assert.ok(waitsForPrevious(run, "amq", 2), "group 1 (deployed) rolls");
+    assert.ok(!waitsForPrevious(run, groupResourceName("amq", 2), 2), "group 2 (new) configures at once");
+    const defaults = await runStack({ groups: "2" });
+    assert.ok(
+      waitsForPrevious(defaults, "amq", 2) && waitsForPrevious(defaults, groupResourceName("amq", 2), 2),
+      "without word of what was deployed, every group rolls",
+    );
+  });
+});

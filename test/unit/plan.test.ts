@@ -259,4 +259,40 @@ describe("lib/plan buildPlan", () => {
     const noZookeeper = monitorOf({ haMode: "shared-kahadb", zookeeperDeploy: "false" });
     assert.ok((noZookeeper.files[1]?.content ?? "").includes('Environment="ZOOKEEPER_CLIENT_PORT="'));
   });
+
+  it("on a group's first deployment every host configures at once; the steps and what they send are the same", () => {
+    const facts = factsFor(3, { sharedStoreHost: "fs-1.efs.eu-west-1.amazonaws.com" });
+    for (const raw of [{}, { haMode: "shared-kahadb", zookeeperDeploy: "true" }] as RawSettings[]) {
+      const rolling = planFor(raw);
+      const first = buildPlan(parseSettings(raw), { firstDeployment: true });
+      assert.deepEqual(
+        first.map((s) => s.id),
+        rolling.map((s) => s.id),
+      );
+      for (const step of first) {
+        const before = rolling.find((s) => s.id === step.id) as PlanStep;
+        assert.deepEqual(step.input(facts), before.input(facts), step.id);
+        assert.deepEqual(step.rerunWith, before.rerunWith, step.id);
+        // Only the wait for the previous node's same step is gone.
+        const dropped = before.dependsOn.filter((d) => !step.dependsOn.includes(d));
+        assert.deepEqual(
+          dropped,
+          step.node > 1 && /-(configure|settle)$/.test(step.action) && step.action !== "monitor-configure"
+            ? [`n${step.node - 1}-${step.action}`]
+            : [],
+          step.id,
+        );
+        assert.ok(
+          step.dependsOn.every((d) => before.dependsOn.includes(d)),
+          step.id,
+        );
+      }
+      // Still ZooKeeper's gate before any broker, and the brokers' gate after every broker settled.
+      const gate = first.find((s) => s.action === "activemq-gate") as PlanStep;
+      assert.deepEqual(
+        ["n1", "n2", "n3"].every((n) => gate.dependsOn.includes(`${n}-activemq-settle`)),
+        true,
+      );
+    }
+  });
 });

@@ -75,7 +75,8 @@ export function boxGroups(
       cluster,
       settings,
       facts: boxGroupFacts(cluster, boxWide, peers),
-      plan: buildPlan(settings),
+      // A new stack, as `pulumi up` builds it the first time: nothing serves yet, every host configures at once.
+      plan: buildPlan(settings, { firstDeployment: true }),
       state: new StepState(),
     };
   });
