@@ -266,7 +266,7 @@ public final class HostMonitor {
         VirtualMachine vm = VirtualMachine.attach(String.valueOf(pid.get()));
         String url;
         try {
-          // Loopback only, for this user only: the JDK's local management agent.
+          // The JDK's local management agent: loopback only, its port known to this user (no password).
           url = vm.startLocalManagementAgent();
         } finally {
           vm.detach();
