@@ -55,7 +55,7 @@ export interface Ports {
   readonly zookeeperPeer: number;
   readonly zookeeperElection: number;
   readonly console: number;
-  /** The host monitor's HTTP port: health and metrics (lib/render/monitor.ts). */
+  /** The host monitor's HTTP port: health and metrics (scripts/host/HostMonitor.java). */
   readonly monitor: number;
   /** Debian's prometheus-node-exporter, where monitoringCidrs run one. */
   readonly nodeExporter: number;

@@ -66,7 +66,7 @@ export interface StackSettings {
   /** Run the web console (on 127.0.0.1 unless consoleCidrs open it). */
   readonly webConsole: boolean;
   /**
-   * Who may poll each host's monitor (health and metrics, lib/render/monitor.ts) and its node exporter; empty: the
+   * Who may poll each host's monitor (health and metrics, scripts/host/HostMonitor.java) and its node exporter; empty: the
    * monitor answers the group's members only and no node exporter runs.
    */
   readonly monitoringCidrs: readonly Cidr[];

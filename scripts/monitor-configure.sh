@@ -40,7 +40,7 @@ fi
 
 if [[ -n "$NODE_EXPORTER_PORT" ]]; then
   systemctl enable --quiet "$NODE_EXPORTER_UNIT"
-  if changed '/etc/systemd/system/prometheus-node-exporter.service.d/*' ||
+  if changed "/etc/systemd/system/$NODE_EXPORTER_UNIT.d/*" ||
     ! systemctl is-active --quiet "$NODE_EXPORTER_UNIT"; then
     systemctl restart "$NODE_EXPORTER_UNIT"
     log_change "node exporter (re)started on port $NODE_EXPORTER_PORT"
