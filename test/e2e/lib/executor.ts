@@ -166,8 +166,10 @@ function stepInputs(step: PlanStep, payloads: ReadonlyMap<string, string>, clust
 }
 
 /**
- * Runs the steps that are due (all of them without `state`) and returns what ran; stops at the first failure,
- * as `pulumi up` does, and throws StepFailed. A step that is not due counts as done for those after it.
+ * Runs the steps that are due (all of them without `state`) and returns what ran, in the order they finished.
+ * Like `pulumi up`, each step starts as soon as everything it depends on is done; after a failure no new step
+ * starts, those under way finish, and StepFailed is thrown for the first that failed. A step that is not due
+ * counts as done for those after it.
  */
 export async function runPlan(
   steps: readonly PlanStep[],
@@ -179,47 +181,54 @@ export async function runPlan(
   const ids = new Set(steps.map((s) => s.id));
   const done = new Set<string>();
   const runs: StepRun[] = [];
+  let failed: StepRun | undefined;
   let pending = [...steps];
-  while (pending.length > 0) {
-    // Dependencies outside the given steps (a filtered plan) count as met.
-    const ready = pending.filter((s) => s.dependsOn.every((d) => done.has(d) || !ids.has(d)));
-    if (ready.length === 0) {
-      throw new Error(`no step can run; waiting: ${pending.map((s) => s.id).join(", ")}`);
-    }
-    const results = await Promise.all(
-      ready.map(async (step) => {
-        const inputs = stepInputs(step, payloads, cluster);
-        if (options.state?.isCurrent(step.id, inputs)) {
-          return { step, inputs, run: undefined };
-        }
-        const result = await sshRun(
-          cluster.info,
-          cluster.address(step.node),
-          REMOTE_COMMAND,
-          payloads.get(step.id) as string,
-          cluster.hostKey(step.node),
-        );
-        const run = { step, result };
-        options.onStep?.(run);
-        return { step, inputs, run };
-      }),
-    );
-    let failed: StepRun | undefined;
-    for (const { step, inputs, run } of results) {
-      if (run !== undefined) {
-        runs.push(run);
-        if (run.result.code !== 0) {
-          failed ??= run;
-          continue;
-        }
-        options.state?.record(step.id, inputs);
+  const running = new Map<string, Promise<void>>();
+
+  const execute = async (step: PlanStep): Promise<void> => {
+    const inputs = stepInputs(step, payloads, cluster);
+    if (!options.state?.isCurrent(step.id, inputs)) {
+      const result = await sshRun(
+        cluster.info,
+        cluster.address(step.node),
+        REMOTE_COMMAND,
+        payloads.get(step.id) as string,
+        cluster.hostKey(step.node),
+      );
+      const run = { step, result };
+      options.onStep?.(run);
+      runs.push(run);
+      if (result.code !== 0) {
+        failed ??= run;
+        return;
       }
-      done.add(step.id);
+      options.state?.record(step.id, inputs);
     }
-    if (failed !== undefined) {
-      throw new StepFailed(failed);
+    done.add(step.id);
+  };
+
+  for (;;) {
+    if (failed === undefined) {
+      // Dependencies outside the given steps (a filtered plan) count as met.
+      const ready = pending.filter((s) => s.dependsOn.every((d) => done.has(d) || !ids.has(d)));
+      pending = pending.filter((s) => !ready.includes(s));
+      for (const step of ready) {
+        running.set(
+          step.id,
+          execute(step).finally(() => running.delete(step.id)),
+        );
+      }
     }
-    pending = pending.filter((s) => !done.has(s.id));
+    if (running.size === 0) {
+      break;
+    }
+    await Promise.race(running.values());
+  }
+  if (failed !== undefined) {
+    throw new StepFailed(failed);
+  }
+  if (pending.length > 0) {
+    throw new Error(`no step can run; waiting: ${pending.map((s) => s.id).join(", ")}`);
   }
   return runs;
 }
