@@ -363,7 +363,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
       figures.add(
         `host key: node ${target} replaced by a host with another key → refused at n${target}-host-ready, nothing sent ("${refusal}") — PASS`,
       );
-      const ran = await replaceAndRebuild(cluster, steps, facts, state, target);
+      const { ran } = await replaceAndRebuild(cluster, steps, facts, state, target);
       figures.add(
         `replacement: node ${target} rebuilt by the next run, which ran only ${ran.length} steps: ${ran.join(", ")} — PASS`,
       );

@@ -278,7 +278,7 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
         figures.add(
           `host key: node ${target} replaced by a host with another key → refused at n${target}-host-ready, nothing sent ("${refusal}") — PASS`,
         );
-        const ran = await replaceAndRebuild(cluster, plan, facts, state, target);
+        const { ran } = await replaceAndRebuild(cluster, plan, facts, state, target);
         figures.add(
           `replacement: node ${target} rebuilt by the next run, which ran only ${ran.length} steps: ${ran.join(", ")} — PASS`,
         );

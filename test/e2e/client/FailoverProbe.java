@@ -13,7 +13,8 @@
 //       acknowledged send, "seq epochMillis" is appended to STATEFILE and flushed. A send
 //       that throws is logged to stderr and the SAME seq is retried on a new connection.
 //       Runs until the file STATEFILE.stop exists. If STATEFILE already holds lines, the
-//       sequence continues after the highest seq in it.
+//       sequence continues after the highest seq in it. With PROBE_BODY_BYTES=N in the
+//       environment each body is the seq padded with spaces to N bytes (the benchmark's 1 KiB).
 //   drain URL USER PASSWORD QUEUE OUTFILE
 //       Consumes QUEUE and then ActiveMQ.DLQ, each until 5 s pass without a message, and
 //       writes the seq of every received message to OUTFILE, one per line.
@@ -53,6 +54,8 @@ public final class FailoverProbe {
     private static final String DLQ = "ActiveMQ.DLQ";
     private static final long DRAIN_IDLE_MS = 5000L;
     private static final long RETRY_PAUSE_MS = 200L;
+    /** The size each sent body is padded to (PROBE_BODY_BYTES); 0 sends the seq alone. */
+    private static final int BODY_BYTES = bodyBytes(System.getenv("PROBE_BODY_BYTES"));
 
     private FailoverProbe() {
     }
@@ -155,7 +158,7 @@ public final class FailoverProbe {
                         producer = session.createProducer(queue);
                         producer.setDeliveryMode(DeliveryMode.PERSISTENT);
                     }
-                    TextMessage message = session.createTextMessage(Long.toString(seq));
+                    TextMessage message = session.createTextMessage(body(seq));
                     message.setLongProperty("seq", seq);
                     producer.send(message, DeliveryMode.PERSISTENT, Message.DEFAULT_PRIORITY,
                             Message.DEFAULT_TIME_TO_LIVE);
@@ -179,6 +182,25 @@ public final class FailoverProbe {
         }
         System.out.println("send: acknowledged=" + acknowledged + " lastSeq=" + (seq - 1)
                 + " failedAttempts=" + failures);
+    }
+
+    private static int bodyBytes(String value) {
+        if (value == null || value.isEmpty()) {
+            return 0;
+        }
+        int n = Integer.parseInt(value);
+        if (n < 0 || n > 1048576) {
+            throw new IllegalArgumentException("PROBE_BODY_BYTES must be 0 to 1048576, got " + value);
+        }
+        return n;
+    }
+
+    private static String body(long seq) {
+        StringBuilder text = new StringBuilder(Long.toString(seq));
+        while (text.length() < BODY_BYTES) {
+            text.append(' ');
+        }
+        return text.toString();
     }
 
     private static Long seqOf(Message message) throws JMSException {

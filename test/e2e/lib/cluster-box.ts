@@ -17,7 +17,7 @@ import {
   TestPki,
 } from "../../support/certificates";
 import { box, BoxInfo, sshRun, sleep, waitFor } from "./box";
-import { analyze } from "./failover-figures";
+import { Ack, analyze } from "./failover-figures";
 import { BoxCluster, runPlan, StepFailed, StepRun, StepState } from "./executor";
 import { ReleaseSigner } from "../../support/signing";
 import { hostRejoinStep } from "../../../lib/rollout";
@@ -415,10 +415,16 @@ export async function assertForeignHostRefused(
   return error.run.result.stderr.trim().split("\n").pop() ?? "";
 }
 
+/** What the `pulumi up` after a host's replacement ran, and how long it took (the host's boot not counted). */
+export interface Rebuilt {
+  readonly ran: string[];
+  readonly seconds: number;
+}
+
 /**
  * Day 2, a replaced host: node `index` is replaced by a blank host with the stack's key (as a new instance boots
  * from its user data). The next `pulumi up` runs exactly that node's steps and the gates, and ends with the group
- * healthy (the gates check that). Returns the steps that ran.
+ * healthy (the gates check that).
  */
 export async function replaceAndRebuild(
   cluster: BoxCluster,
@@ -426,9 +432,11 @@ export async function replaceAndRebuild(
   facts: ClusterFacts,
   state: StepState,
   index: number,
-): Promise<string[]> {
+): Promise<Rebuilt> {
   cluster.replace(index, "stack");
+  const started = Date.now();
   const runs = await runPlan(plan, facts, cluster, { state });
+  const seconds = (Date.now() - started) / 1000;
   const ran = runs.map((r) => r.step.id);
   assert.deepEqual([...ran].sort(), stepsOfReplacedHost(plan, index).sort(), "the steps `pulumi up` runs");
   const configures = plan.filter((s) => s.node === index && s.action.endsWith("-configure")).map((s) => s.id);
@@ -436,7 +444,7 @@ export async function replaceAndRebuild(
   for (const id of configures) {
     assert.ok(changedSteps(runs).includes(id), `${id} built the blank host`);
   }
-  return ran;
+  return { ran, seconds };
 }
 
 /** Compiles test/e2e/client/FailoverProbe.java against an unpacked broker distribution. */
@@ -498,6 +506,8 @@ export interface FailoverRun {
 
 /** What the counting client saw: acknowledged sends matched with received messages. */
 export interface Counted {
+  /** Every acknowledged send, in the order the acknowledgements came. */
+  readonly acked: readonly Ack[];
   readonly lost: number[];
   readonly duplicated: number[];
   readonly failoverMs: (number | null)[];
@@ -658,6 +668,7 @@ export async function withCountingClient(
   const counted = analyze(acked, got, clock.faults);
   reportCounts(figures, label, acked, counted);
   return {
+    acked,
     lost: counted.lost,
     duplicated: counted.duplicated,
     failoverMs: counted.rounds.map((r) => r.failoverMs),
