@@ -1,0 +1,238 @@
+// `npm run bench` (root, on the cluster-in-a-box): each HA mode on three fresh box hosts, measured the way a user
+// meets it, then one table. Per mode: the first `pulumi up` of bare hosts against one host's own steps (a replaced
+// host rebuilt alone), steady throughput and send latency of one synchronous producer of 1 KiB persistent messages
+// against a single KahaDB broker of the same version on the same host, and BENCH_ROUNDS master power-offs with
+// every acknowledged message counted. replicated-leveldb runs only with a supplied 5.16.x distribution
+// (E2E_ACTIVEMQ_DIST, E2E_MAVEN_DIR, as for the e2e). Figures are printed, never asserted: the tests assert.
+import { mkdirSync, rmSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { SHARED_STORE } from "../../lib/layout";
+import { buildPlan } from "../../lib/plan";
+import { RawSettings } from "../../lib/settings";
+import { masterPort } from "../../lib/tls";
+import { box, boxUp, sleep, sshRun } from "../e2e/lib/box";
+import {
+  DEBIAN_ACTIVEMQ,
+  debianActiveMqSettings,
+  DEBIAN_ZOOKEEPER,
+  publishDebianActiveMq,
+  publishDebianZookeeper,
+  publishLevelDbDistribution,
+  suppliedLevelDbDistribution,
+} from "../e2e/lib/artifacts";
+import {
+  boxFacts,
+  boxSettings,
+  buildProbe,
+  closeSigners,
+  failoverRounds,
+  Figures,
+  MIRROR,
+  pinnedSigner,
+  probeRun,
+  recordLines,
+  replaceAndRebuild,
+  resetBox,
+  stopProbe,
+  theMaster,
+  unpackDist,
+  withCountingClient,
+  WORK,
+} from "../e2e/lib/cluster-box";
+import { BoxCluster, runPlan, StepState } from "../e2e/lib/executor";
+import { goals, ModeFigures, renderGoals, renderTable, steadySend, SteadySend } from "./lib/figures";
+import { startSingleBroker, stopSingleBroker } from "./lib/single-broker";
+
+/** Power-offs per mode (issue 13's goals count 20). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "20");
+/** How long each steady throughput run sends. */
+const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? "30");
+/** The size of each message body. */
+const BODY_BYTES = 1024;
+
+/** One HA mode as the benchmark stands it up: its artifacts on the mirror and what tells a slave stands by. */
+interface BenchMode {
+  readonly mode: ModeFigures["mode"];
+  readonly activemqVersion: string;
+  /** Publishes the mode's artifacts; returns its settings and the tarball the client compiles against. */
+  publish(): { raw: RawSettings; tarball: string };
+  readonly sharedStoreHost?: string;
+  standingBy(replicationPort: number): string;
+}
+
+const SHARED_DIR = path.join(WORK, "shared-store");
+
+function modes(): BenchMode[] {
+  const list: BenchMode[] = [
+    {
+      mode: "shared-kahadb",
+      activemqVersion: DEBIAN_ACTIVEMQ,
+      publish: () => {
+        rmSync(SHARED_DIR, { recursive: true, force: true });
+        mkdirSync(SHARED_DIR, { recursive: true });
+        process.env.BOX_SHARED_DIR = SHARED_DIR;
+        process.env.BOX_SHARED_MOUNT = SHARED_STORE.mountPoint;
+        const tarball = publishDebianActiveMq();
+        return { raw: { ...debianActiveMqSettings(), ...pinnedSigner() }, tarball };
+      },
+      sharedStoreHost: "shared-store.box",
+      // A shared-store slave is a running broker waiting for the lock.
+      standingBy: () => "systemctl is-active --quiet activemq.service",
+    },
+  ];
+  const levelDb = suppliedLevelDbDistribution();
+  if (levelDb) {
+    list.push({
+      mode: "replicated-leveldb",
+      activemqVersion: levelDb.version,
+      publish: () => {
+        delete process.env.BOX_SHARED_DIR;
+        delete process.env.BOX_SHARED_MOUNT;
+        publishDebianZookeeper();
+        publishLevelDbDistribution(levelDb);
+        return {
+          raw: { zookeeperVersion: DEBIAN_ZOOKEEPER, activemqVersion: levelDb.version, ...pinnedSigner() },
+          tarball: levelDb.tarball,
+        };
+      },
+      // A slave holds a replication connection to the master.
+      standingBy: (port) => `ss -Htn state established '( dport = :${port} )' | grep -q .`,
+    });
+  }
+  return list;
+}
+
+/** One producer on `url` for STEADY_SECONDS, no fault: what its acknowledgements say of throughput and latency. */
+async function steadyOn(start: (file: string) => ReturnType<ReturnType<typeof probeRun>["start"]>) {
+  const file = path.join(WORK, `bench-acks-${Date.now()}.log`);
+  const probe = start(file);
+  await sleep(STEADY_SECONDS * 1000);
+  await stopProbe(probe, file);
+  const acked = recordLines(file).map(([seq, at]) => ({ seq, at }));
+  if (acked.length < 2) {
+    throw new Error(
+      `the producer got ${acked.length} acknowledgements in ${STEADY_SECONDS} s:\n${probe.log()}`,
+    );
+  }
+  return steadySend(acked);
+}
+
+async function benchMode(m: BenchMode, figures: Figures): Promise<ModeFigures> {
+  resetBox();
+  const { raw, tarball } = m.publish();
+  const cluster = BoxCluster.up(3, path.join(WORK, "host-keys"), boxUp);
+  const info = cluster.info;
+  box("mirror", MIRROR);
+  const settings = boxSettings(info, raw);
+  const facts = boxFacts(info, m.sharedStoreHost);
+  const state = new StepState();
+
+  // The first `pulumi up`: bare hosts, nothing serves, every host configures at once.
+  const started = Date.now();
+  await runPlan(buildPlan(settings, { firstDeployment: true }), facts, cluster, { state });
+  const firstDeploySeconds = (Date.now() - started) / 1000;
+  const master = await theMaster(info, masterPort(settings), 120_000, m.mode);
+  figures.add(`${m.mode}: first deployment ${firstDeploySeconds.toFixed(1)} s, master node ${master}`);
+
+  // Every later `pulumi up` plans the rolling way; with nothing changed it must run nothing.
+  const plan = buildPlan(settings);
+  const due = await runPlan(plan, facts, cluster, { state });
+  if (due.length > 0) {
+    throw new Error(`the next pulumi up would re-run ${due.map((r) => r.step.id).join(", ")}`);
+  }
+
+  // One host's own steps, alone: a slave's host replaced by a blank one and rebuilt while the others serve.
+  const slave = info.hosts.map((h) => h.index).find((n) => n !== master) as number;
+  const { seconds: oneHostSeconds } = await replaceAndRebuild(cluster, plan, facts, state, slave);
+  figures.add(`${m.mode}: node ${slave} replaced and rebuilt alone in ${oneHostSeconds.toFixed(1)} s`);
+
+  const java = await sshRun(info, cluster.address(1), "java -version 2>&1 | head -n 1");
+  figures.add(`${m.mode}: hosts run ${java.stdout.trim()}`);
+  const classpath = buildProbe(unpackDist(tarball));
+  const steadyCluster = await withCountingClient(
+    settings,
+    facts,
+    classpath,
+    figures,
+    `${m.mode} steady`,
+    async () => {
+      await sleep(STEADY_SECONDS * 1000);
+    },
+  );
+  const clusterSend: SteadySend = steadySend(steadyCluster.acked);
+
+  const rounds = await failoverRounds(info, settings, facts, classpath, {
+    rounds: ROUNDS,
+    figures,
+    roundTimeoutMs: 90_000,
+    standingBy: m.standingBy(settings.ports.replication),
+  });
+
+  // The baseline last, on a slave's host, once the cluster is idle.
+  const now = await theMaster(info, masterPort(settings), 60_000, m.mode);
+  const host = info.hosts.find((h) => h.index !== now) as (typeof info.hosts)[number];
+  const url = await startSingleBroker(info, host.address, settings);
+  let single: SteadySend;
+  try {
+    const run = probeRun(settings, facts, classpath, `${m.mode} single`, "tcp");
+    single = await steadyOn((file) => run.start("send", url, file));
+  } finally {
+    await stopSingleBroker(info, host.address);
+  }
+
+  return {
+    mode: m.mode,
+    activemqVersion: m.activemqVersion,
+    firstDeploySeconds,
+    oneHostSeconds,
+    cluster: clusterSend,
+    singleKahaDb: single,
+    failoverMs: rounds.failoverMs,
+    acknowledged: rounds.acked.length,
+    lost: rounds.lost.length,
+    duplicated: rounds.duplicated.length,
+  };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    throw new Error(
+      "npm run bench needs root: it runs the cluster-in-a-box (network namespaces, systemd-nspawn)",
+    );
+  }
+  process.env.PROBE_BODY_BYTES = String(BODY_BYTES);
+  const figures = new Figures();
+  const rows: ModeFigures[] = [];
+  const list = modes();
+  try {
+    for (const m of list) {
+      rows.push(await benchMode(m, figures));
+    }
+  } finally {
+    closeSigners();
+    if (!process.env.E2E_KEEP) {
+      box("down");
+    }
+  }
+  figures.print("benchmark figures");
+  console.log(
+    `## Benchmark, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC\n` +
+      `Machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}; ` +
+      `cluster-in-a-box, 3 hosts per mode; ZooKeeper ${DEBIAN_ZOOKEEPER} (replicated-leveldb); ` +
+      `one producer, synchronous persistent ${BODY_BYTES}-byte sends, ${STEADY_SECONDS} s steady; ` +
+      `${ROUNDS} master power-offs per mode.\n`,
+  );
+  console.log(renderTable(rows));
+  console.log(`\nGoals (issue 13):\n${renderGoals(goals(rows))}`);
+  if (list.every((m) => m.mode !== "replicated-leveldb")) {
+    console.log(
+      "\nreplicated-leveldb NOT measured: no ActiveMQ 5.16.x distribution given (E2E_ACTIVEMQ_DIST, E2E_MAVEN_DIR)",
+    );
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});
