@@ -703,11 +703,13 @@ cmd_poweroff() {
   if ! host_running "$k"; then
     log "host $k: already off"
   fi
-  kill_host "$k"
-  # A dead machine answers nothing. Its network namespace outlives the container and would otherwise refuse
-  # connections at once, hiding the connect timeouts that clients meet when a real host dies.
+  # A dead machine answers nothing, and says nothing as it dies: the routes go first, so the FIN and RST that the
+  # kernel sends for its killed processes' connections never leave (peers must find out as they would from a real
+  # host's power loss: timeouts). The network namespace outlives the container and would otherwise refuse later
+  # connections at once, hiding the connect timeouts that clients meet.
   ip -n "$(host_name "$k")" route replace blackhole "$NET.0/$PREFIX_LEN"
   ip -n "$(host_name "$k")" route del default 2>/dev/null || true
+  kill_host "$k"
   log "host $k: power off (gone after $(secs_since "$t") s; its address now answers nothing)"
 }
 
