@@ -116,6 +116,11 @@ export interface StackSettings {
     readonly maxReconnectDelayMs: number;
     /** How long a client waits for a TCP connect to one broker before it tries the next. */
     readonly connectionTimeoutMs: number;
+    /**
+     * OpenWire's inactivity bound on every broker connection of the failover URLs and bridges: a silent peer is
+     * given up after one to two of these (the transport's default is 30 s).
+     */
+    readonly maxInactivityMs: number;
   };
   /** Test harnesses only: accept an ActiveMQ version outside the supported list. Never in a real stack. */
   readonly testOnlyAllowUnsupportedActiveMq: boolean;
@@ -215,6 +220,7 @@ export const SETTING_NAMES = [
   "failoverInitialReconnectDelayMs",
   "failoverMaxReconnectDelayMs",
   "failoverConnectionTimeoutMs",
+  "failoverMaxInactivityMs",
   "testOnlyAllowUnsupportedActiveMq",
   "testOnlyAllowPlainHttp",
   "tags",
@@ -346,6 +352,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
       initialReconnectDelayMs: r.int("failoverInitialReconnectDelayMs", 10, { min: 1, max: 60000 }),
       maxReconnectDelayMs: r.int("failoverMaxReconnectDelayMs", 100, { min: 10, max: 300000 }),
       connectionTimeoutMs: r.int("failoverConnectionTimeoutMs", 1000, { min: 100, max: 60000 }),
+      maxInactivityMs: r.int("failoverMaxInactivityMs", 2000, { min: 1000, max: 600000 }),
     },
     testOnlyAllowUnsupportedActiveMq,
     testOnlyAllowPlainHttp,

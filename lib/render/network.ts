@@ -3,7 +3,7 @@
 import { ClusterFacts, PeerGroup } from "../facts";
 import { StackSettings } from "../settings";
 import { masterPort } from "../tls";
-import { preferredScheme } from "../urls";
+import { deadPeerOptions, preferredScheme } from "../urls";
 import { xmlEscape } from "./xml";
 
 /**
@@ -24,7 +24,13 @@ export function bridgeUri(settings: StackSettings, peer: PeerGroup): string {
   const scheme = preferredScheme(settings);
   const port = masterPort(settings);
   const brokers = peer.addresses.map((a) => `${scheme}://${a}:${port}`).join(",");
-  const failover = `failover:(${brokers})?randomize=false&maxReconnectAttempts=0&nested.connectionTimeout=${BRIDGE_CONNECT_TIMEOUT_MS}`;
+  const options = [
+    "randomize=false",
+    "maxReconnectAttempts=0",
+    `nested.connectionTimeout=${BRIDGE_CONNECT_TIMEOUT_MS}`,
+    ...deadPeerOptions(settings),
+  ];
+  const failover = `failover:(${brokers})?${options.join("&")}`;
   return `static:(${failover})?useExponentialBackOff=false&initialReconnectDelay=${BRIDGE_RECONNECT_DELAY_MS}`;
 }
 

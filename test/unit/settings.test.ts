@@ -123,7 +123,12 @@ void describe("lib/settings parseSettings", () => {
         lockKeepAlivePeriodMs: 2000,
         appDestinations: [">"],
       },
-      failover: { initialReconnectDelayMs: 10, maxReconnectDelayMs: 100, connectionTimeoutMs: 1000 },
+      failover: {
+        initialReconnectDelayMs: 10,
+        maxReconnectDelayMs: 100,
+        connectionTimeoutMs: 1000,
+        maxInactivityMs: 2000,
+      },
       testOnlyAllowUnsupportedActiveMq: false,
       testOnlyAllowPlainHttp: false,
       tags: {},
@@ -537,6 +542,12 @@ void describe("lib/settings parseSettings", () => {
       assert.equal(accepted({ haMode: "shared-kahadb", zookeeperDeploy: "false" }).zookeeper.deploy, false);
       assert.equal(accepted({ haMode: "shared-kahadb", zookeeperDeploy: "true" }).zookeeper.deploy, true);
       assertRefused({ zookeeperDeploy: "yes" }, "zookeeperDeploy", "yes", "true or false");
+    });
+
+    void it("bounds the failover URLs' inactivity limit: a second at least, ten minutes at most", () => {
+      assertRefused({ failoverMaxInactivityMs: "500" }, "failoverMaxInactivityMs", "500", "1000");
+      assertRefused({ failoverMaxInactivityMs: "600001" }, "failoverMaxInactivityMs", "600001", "600000");
+      assert.equal(accepted({ failoverMaxInactivityMs: "1000" }).failover.maxInactivityMs, 1000);
     });
 
     void it("refuses a failover max delay below the initial delay", () => {

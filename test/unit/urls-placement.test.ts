@@ -12,7 +12,7 @@ void describe("lib/urls", () => {
     assert.equal(
       failoverUrl(parseSettings({}), ADDRESSES),
       "failover:(ssl://10.0.0.10:61617,ssl://10.0.64.10:61617,ssl://10.0.128.10:61617)" +
-        "?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000",
+        "?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000&nested.wireFormat.maxInactivityDuration=2000",
     );
   });
 
@@ -20,11 +20,11 @@ void describe("lib/urls", () => {
     const both = parseSettings({ clientTransport: "tls+tcp", openwireTlsPort: "41617" });
     assert.equal(
       failoverUrl(both, ["192.0.2.1"]),
-      "failover:(ssl://192.0.2.1:41617)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000",
+      "failover:(ssl://192.0.2.1:41617)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000&nested.wireFormat.maxInactivityDuration=2000",
     );
     assert.equal(
       failoverUrl(both, ["192.0.2.1"], "tcp"),
-      "failover:(tcp://192.0.2.1:61616)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000",
+      "failover:(tcp://192.0.2.1:61616)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000&nested.wireFormat.maxInactivityDuration=2000",
     );
     assert.match(
       failoverUrl(parseSettings({ clientTransport: "tcp" }), ["192.0.2.1"]),
@@ -32,17 +32,18 @@ void describe("lib/urls", () => {
     );
   });
 
-  void it("failoverUrl follows the OpenWire port and reconnect settings", () => {
+  void it("failoverUrl follows the OpenWire port, reconnect and inactivity settings", () => {
     const s = parseSettings({
       clientTransport: "tcp",
       openwirePort: "51515",
       failoverInitialReconnectDelayMs: "25",
       failoverMaxReconnectDelayMs: "2000",
       failoverConnectionTimeoutMs: "750",
+      failoverMaxInactivityMs: "4500",
     });
     assert.equal(
       failoverUrl(s, ["192.0.2.1", "192.0.2.2"]),
-      "failover:(tcp://192.0.2.1:51515,tcp://192.0.2.2:51515)?randomize=false&initialReconnectDelay=25&maxReconnectDelay=2000&nested.connectionTimeout=750",
+      "failover:(tcp://192.0.2.1:51515,tcp://192.0.2.2:51515)?randomize=false&initialReconnectDelay=25&maxReconnectDelay=2000&nested.connectionTimeout=750&nested.wireFormat.maxInactivityDuration=4500",
     );
   });
 
