@@ -28,6 +28,7 @@ import {
   closeSigners,
   publishTampered,
   replaceAndRebuild,
+  zookeeperMode,
   resetBox,
   unpackDist,
   rollHostRestarts,
@@ -77,8 +78,7 @@ function stepTimer(label: string) {
 async function zkModes(): Promise<Map<number, string>> {
   const modes = new Map<number, string>();
   for (const h of info.hosts) {
-    const r = await sshRun(info, h.address, `exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && cat <&3`);
-    modes.set(h.index, /^Mode: (\w+)/m.exec(r.stdout)?.[1] ?? "none");
+    modes.set(h.index, await zookeeperMode(info, h.address));
   }
   return modes;
 }
@@ -217,12 +217,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
     const newLeader = await waitFor(
       async () => {
         for (const h of others) {
-          const r = await sshRun(
-            info,
-            h.address,
-            `exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && cat <&3`,
-          );
-          if (/^Mode: leader/m.test(r.stdout)) {
+          if ((await zookeeperMode(info, h.address)) === "leader") {
             return h.index;
           }
         }
@@ -239,12 +234,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
     box("poweron", String(leader));
     const back = await waitFor(
       async () => {
-        const r = await sshRun(
-          info,
-          info.hosts[leader - 1]!.address,
-          `exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && cat <&3`,
-        );
-        return /^Mode: follower/m.test(r.stdout) ? true : undefined;
+        return (await zookeeperMode(info, info.hosts[leader - 1]!.address)) === "follower" ? true : undefined;
       },
       120_000,
       500,

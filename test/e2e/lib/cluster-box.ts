@@ -502,6 +502,8 @@ export interface FailoverRun {
   /** The shell command that succeeds on a host once its broker stands by again after a power-on. */
   readonly standingBy: string;
   readonly roundTimeoutMs: number;
+  /** What the figure lines are headed with (default "failover"). */
+  readonly label?: string;
 }
 
 /** What the counting client saw: acknowledged sends matched with received messages. */
@@ -712,6 +714,16 @@ export function reportCounts(
   );
 }
 
+/** The ZooKeeper server's role on a host, as its srvr answer says (leader, follower, …); "none" where none answers. */
+export async function zookeeperMode(info: BoxInfo, address: string): Promise<string> {
+  const r = await sshRun(
+    info,
+    address,
+    "timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && cat <&3'",
+  );
+  return /^Mode: (\w+)/m.exec(r.stdout)?.[1] ?? "none";
+}
+
 /** Dumps the brokers' recent logs, for a round that did not fail over. */
 async function brokerLogs(info: BoxInfo): Promise<string> {
   const logs = await Promise.all(
@@ -734,13 +746,16 @@ export async function failoverRounds(
   classpath: string[],
   run: FailoverRun,
 ): Promise<Counted> {
-  return withCountingClient(settings, facts, classpath, run.figures, "failover", async (probe) => {
+  const label = run.label ?? "failover";
+  return withCountingClient(settings, facts, classpath, run.figures, label, async (probe) => {
     for (let round = 1; round <= run.rounds; round++) {
       const masters = await brokersAccepting(info, masterPort(settings));
       if (masters.length !== 1) {
         throw new Error(`round ${round}: expected one master, found ${JSON.stringify(masters)}`);
       }
       const master = masters[0] as number;
+      // A round whose host also leads ZooKeeper costs the ensemble an election too: say which rounds were.
+      const zookeeper = await zookeeperMode(info, (info.hosts[master - 1] as { address: string }).address);
       box("poweroff", String(master));
       // The host is gone only once poweroff returns: acknowledgements until then came from the old master.
       probe.fault();
@@ -752,7 +767,7 @@ export async function failoverRounds(
       }
       const newMaster = await brokersAccepting(info, masterPort(settings));
       run.figures.add(
-        `round ${round}: master node ${master} powered off; new master ${JSON.stringify(newMaster)}`,
+        `${label} round ${round}: master node ${master} (ZooKeeper ${zookeeper}) powered off; new master ${JSON.stringify(newMaster)}`,
       );
       await powerOnStandingBy(info, master, run.standingBy, `round ${round}`);
       // Let the rejoined broker catch up before the next master dies.
