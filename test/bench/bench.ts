@@ -35,6 +35,7 @@ import {
   recordLines,
   replaceAndRebuild,
   resetBox,
+  standingBy,
   stopProbe,
   theMaster,
   unpackDist,
@@ -59,7 +60,6 @@ interface BenchMode {
   /** Publishes the mode's artifacts; returns its settings and the tarball the client compiles against. */
   publish(): { raw: RawSettings; tarball: string };
   readonly sharedStoreHost?: string;
-  standingBy(replicationPort: number): string;
   /**
    * A setting change that rolls ZooKeeper just before the power-offs, so that the first rounds meet an ensemble
    * that has just restarted host by host (where the worst failovers were seen).
@@ -83,8 +83,6 @@ function modes(): BenchMode[] {
         return { raw: { ...debianActiveMqSettings(), ...pinnedSigner() }, tarball };
       },
       sharedStoreHost: "shared-store.box",
-      // A shared-store slave is a running broker waiting for the lock.
-      standingBy: () => "systemctl is-active --quiet activemq.service",
     },
   ];
   const levelDb = suppliedLevelDbDistribution();
@@ -102,8 +100,6 @@ function modes(): BenchMode[] {
           tarball: levelDb.tarball,
         };
       },
-      // A slave holds a replication connection to the master.
-      standingBy: (port) => `ss -Htn state established '( dport = :${port} )' | grep -q .`,
       // initLimit only bounds a follower's first sync with a new leader: a change of it restarts every ZooKeeper
       // and alters nothing else the rounds meet.
       zookeeperRoll: { zookeeperInitLimit: "11" },
@@ -192,7 +188,7 @@ async function benchMode(m: BenchMode, figures: Figures): Promise<ModeFigures> {
     rounds: ROUNDS,
     figures,
     roundTimeoutMs: 90_000,
-    standingBy: m.standingBy(settings.ports.replication),
+    standingBy: standingBy(settings),
     label: `${m.mode} failover`,
   });
 

@@ -30,6 +30,7 @@ import {
   resetBox,
   unpackDist,
   WORK,
+  standingBy,
 } from "./lib/cluster-box";
 import { BoxCluster, runPlan } from "./lib/executor";
 import {
@@ -60,8 +61,6 @@ interface Mode {
   readonly settings: () => RawSettings;
   /** The shared store's outer directory (one subdirectory per group), for shared-kahadb. */
   readonly sharedDir?: string;
-  /** Succeeds on a host once its broker stands by again after a power-on. */
-  readonly standingBy: (replicationPort: number) => string;
   /** Whether every acknowledged message must arrive: the replicated store loses a few on failover (NOTES). */
   readonly noLoss: boolean;
 }
@@ -74,7 +73,6 @@ const MODES: Mode[] = [
     prepare: publishDebianActiveMq,
     settings: debianActiveMqSettings,
     sharedDir: path.join(WORK, "shared-store-groups"),
-    standingBy: () => "systemctl is-active --quiet activemq.service",
     noLoss: true,
   },
   {
@@ -88,7 +86,6 @@ const MODES: Mode[] = [
       return levelDb!.tarball;
     },
     settings: () => ({ zookeeperVersion: DEBIAN_ZOOKEEPER, activemqVersion: levelDb!.version }),
-    standingBy: (port) => `ss -Htn state established '( dport = :${port} )' | grep -q .`,
     noLoss: false,
   },
 ];
@@ -269,7 +266,7 @@ for (const mode of MODES) {
 
       it("a producer on A, a consumer on B: B's master, then A's master, then all of B lose power; every acknowledged message is counted", async () => {
         const [a, b] = [groupOf(1), groupOf(2)];
-        const standingBy = mode.standingBy(a.settings.ports.replication);
+        const standsBy = standingBy(a.settings);
         const counted = await withBridgedClients(a, b, classpath, figures, "bridged", async (probe) => {
           const bMaster = await groupMaster(b);
           box("poweroff", String(bMaster));
@@ -288,7 +285,7 @@ for (const mode of MODES) {
           figures.add(
             `fault 1: ${b.brokerName}'s master host ${bMaster} powered off → master ${bNew}, the bridge from ${a.brokerName} follows it — PASS`,
           );
-          await powerOnStandingBy(b.cluster.info, bMaster, standingBy, b.brokerName);
+          await powerOnStandingBy(b.cluster.info, bMaster, standsBy, b.brokerName);
           await sleep(5000);
 
           const aMaster = await groupMaster(a);
@@ -304,7 +301,7 @@ for (const mode of MODES) {
           figures.add(
             `fault 2: ${a.brokerName}'s master host ${aMaster} powered off → master ${aNew}, its bridge to ${b.brokerName} restarts — PASS`,
           );
-          await powerOnStandingBy(a.cluster.info, aMaster, standingBy, a.brokerName);
+          await powerOnStandingBy(a.cluster.info, aMaster, standsBy, a.brokerName);
           await sleep(5000);
 
           const bHosts = b.cluster.info.hosts.map((h) => h.index);

@@ -28,6 +28,7 @@ import {
   closeSigners,
   publishTampered,
   replaceAndRebuild,
+  standingBy,
   zookeeperMode,
   resetBox,
   unpackDist,
@@ -453,8 +454,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
         rounds: ROUNDS,
         figures,
         roundTimeoutMs: 60_000,
-        // A slave holds a replication connection to the master.
-        standingBy: `ss -Htn state established '( dport = :${settings.ports.replication} )' | grep -q .`,
+        standingBy: standingBy(settings),
       });
       // Lost and duplicated messages are this store's measured weakness (NOTES): reported, not asserted.
       assert.equal(result.failoverMs.length, ROUNDS);

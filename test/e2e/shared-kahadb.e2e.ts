@@ -31,6 +31,7 @@ import {
   portOpen,
   closeSigners,
   replaceAndRebuild,
+  standingBy,
   resetBox,
   unpackDist,
   rollHostRestarts,
@@ -328,8 +329,7 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
       rounds: ROUNDS,
       figures,
       roundTimeoutMs: 60_000,
-      // A shared-store slave is a running broker waiting for the lock.
-      standingBy: "systemctl is-active --quiet activemq.service",
+      standingBy: standingBy(settings),
     });
     assert.deepEqual(result.lost, [], "zero acknowledged messages lost");
     assert.equal(result.failoverMs.length, ROUNDS);

@@ -496,6 +496,16 @@ export async function rollHostRestarts(
   return seconds;
 }
 
+/**
+ * The shell command that succeeds on a host once its broker stands by again after a power-on: a replicated slave
+ * holds a replication connection to the master; a shared-store slave is a running broker waiting for the lock.
+ */
+export function standingBy(settings: StackSettings): string {
+  return settings.haMode === "replicated-leveldb"
+    ? `ss -Htn state established '( dport = :${settings.ports.replication} )' | grep -q .`
+    : "systemctl is-active --quiet activemq.service";
+}
+
 export interface FailoverRun {
   readonly rounds: number;
   readonly figures: Figures;
