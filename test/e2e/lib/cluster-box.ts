@@ -227,6 +227,12 @@ export async function brokersAccepting(info: BoxInfo, port: number): Promise<num
   return info.hosts.filter((_, i) => open[i]).map((h) => h.index);
 }
 
+/** Whether any of `hosts` accepts on `port` (a short connect bound: these are live hosts on the box's bridge). */
+async function anyAccepting(hosts: readonly { address: string }[], port: number): Promise<boolean> {
+  const open = await Promise.all(hosts.map((h) => portOpen(h.address, port, 200)));
+  return open.includes(true);
+}
+
 /**
  * The one broker that serves, once exactly one does (right after a rolling restart none may yet); throws, naming
  * `what` and the brokers that accepted last, when none or several serve for `timeoutMs`.
@@ -766,18 +772,31 @@ export async function failoverRounds(
       const master = masters[0] as number;
       // A round whose host also leads ZooKeeper costs the ensemble an election too: say which rounds were.
       const zookeeper = await zookeeperMode(info, (info.hosts[master - 1] as { address: string }).address);
+      const cutAt = Date.now();
       box("poweroff", String(master));
       // The host is gone only once poweroff returns: acknowledgements until then came from the old master.
       probe.fault();
+      const goneAt = Date.now();
+      const survivors = info.hosts.filter((h) => h.index !== master);
+      // When a survivor first accepts clients: the servers' share of the pause, against the client's.
+      const listening = waitFor(
+        async () => ((await anyAccepting(survivors, masterPort(settings))) ? Date.now() : undefined),
+        run.roundTimeoutMs,
+        50,
+      );
       if (!(await probe.resumed(run.roundTimeoutMs))) {
         throw new Error(
           `round ${round}: the client did not resume within ${run.roundTimeoutMs} ms after node ${master} died\n` +
             (await brokerLogs(info)),
         );
       }
+      const listeningAt = await listening;
       const newMaster = await brokersAccepting(info, masterPort(settings));
+      const since = (t: number | undefined) =>
+        t === undefined ? "-" : `+${((t - cutAt) / 1000).toFixed(2)} s`;
       run.figures.add(
-        `${label} round ${round}: master node ${master} (ZooKeeper ${zookeeper}) powered off; new master ${JSON.stringify(newMaster)}`,
+        `${label} round ${round}: master node ${master} (ZooKeeper ${zookeeper}) powered off (network cut at 0, ` +
+          `processes gone ${since(goneAt)}); new master ${JSON.stringify(newMaster)} accepting ${since(listeningAt)}`,
       );
       await powerOnStandingBy(info, master, run.standingBy, `round ${round}`);
       // Let the rejoined broker catch up before the next master dies.
