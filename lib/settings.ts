@@ -316,7 +316,11 @@ export function parseSettings(raw: RawSettings): StackSettings {
       heapMb: zookeeperHeapMb,
       tickTimeMs,
       initLimitTicks: r.int("zookeeperInitLimit", 10, { min: 2, max: 100 }),
-      syncLimitTicks: r.int("zookeeperSyncLimit", 5, { min: 1, max: 100 }),
+      // Followers give up on a silent leader after syncLimit ticks, and every broker waits for the ensemble to
+      // elect again: in the box a dead master whose host also led ZooKeeper took 8.5 s to replace with 5 ticks,
+      // against 3.0 s when its host was a follower (npm run bench, 2026-12-06). 2 ticks of 1 s keep a follower that
+      // lags by a second in the ensemble.
+      syncLimitTicks: r.int("zookeeperSyncLimit", 2, { min: 1, max: 100 }),
     },
     activemq: {
       version: activemqVersion,

@@ -8,6 +8,9 @@ const HEADER = "# Rendered by the activemq-ha Pulumi program; pulumi up overwrit
 /** The four-letter commands the health checks use (srvr for the mode, ruok for liveness, mntr for figures). */
 export const FOUR_LETTER_COMMANDS = ["srvr", "ruok", "mntr"] as const;
 
+/** How long leader election waits to open a connection to a peer, ms: peers are one network hop apart. */
+export const ELECTION_CONNECT_TIMEOUT_MS = 1000;
+
 export function renderZooCfg(settings: StackSettings, nodes: readonly NodeFacts[]): string {
   const z = settings.zookeeper;
   const p = settings.ports;
@@ -28,6 +31,9 @@ export function renderZooCfg(settings: StackSettings, nodes: readonly NodeFacts[
     `4lw.commands.whitelist=${FOUR_LETTER_COMMANDS.join(",")}`,
     // The AdminServer would listen on 8080 on every interface.
     `admin.enableServer=false`,
+    // zookeeper.cnxTimeout (ZooKeeper sets unknown keys as zookeeper.* properties): leader election opens a
+    // connection to every peer, and to a host that died without a word each open waits this long (default 5 s).
+    `cnxTimeout=${ELECTION_CONNECT_TIMEOUT_MS}`,
     ...inNodeOrder(nodes).map(
       (n) => `server.${n.index}=${n.privateIp}:${p.zookeeperPeer}:${p.zookeeperElection}`,
     ),

@@ -304,7 +304,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
   it("a changed zoo.cfg setting restarts ZooKeeper one host at a time, the leader last", async () => {
     const [leader] = leaders(await zkModes());
     assert.ok(leader);
-    const changed = boxSettings(info, { ...rawSettings, zookeeperSyncLimit: "6" });
+    const changed = boxSettings(info, { ...rawSettings, zookeeperSyncLimit: "3" });
     const steps = buildPlan(changed).filter((s) => isZookeeperPhase(s) || !brokerSkip);
     const rolled = ["configure", "settle"].flatMap((a) => [1, 2, 3].map((n) => `n${n}-zookeeper-${a}`));
     // With brokers, a ZooKeeper change also re-checks (and, if stuck, heals) their election, and the gate.

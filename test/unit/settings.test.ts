@@ -105,7 +105,7 @@ void describe("lib/settings parseSettings", () => {
         heapMb: 512,
         tickTimeMs: 1000,
         initLimitTicks: 10,
-        syncLimitTicks: 5,
+        syncLimitTicks: 2,
       },
       activemq: {
         version: "5.16.8",
