@@ -10,13 +10,21 @@ export const DEBIAN_ACTIVEMQ = "5.17.2";
 /** The ZooKeeper that Debian 12 packages. */
 export const DEBIAN_ZOOKEEPER = "3.8.0";
 
+/** Builds ActiveMQ from Debian's packages (cached between runs); returns the tarball. */
+export function buildDebianActiveMq(): string {
+  runBuildScript("test/e2e/artifacts/build-activemq-from-debian.sh", path.join(WORK, "built"));
+  return path.join(
+    WORK,
+    "built",
+    "activemq",
+    DEBIAN_ACTIVEMQ,
+    `apache-activemq-${DEBIAN_ACTIVEMQ}-bin.tar.gz`,
+  );
+}
+
 /** Builds ActiveMQ from Debian's packages and publishes it; returns the tarball on the mirror. */
 export function publishDebianActiveMq(): string {
-  runBuildScript("test/e2e/artifacts/build-activemq-from-debian.sh", path.join(WORK, "built"));
-  return publish(
-    path.join(WORK, "built", "activemq", DEBIAN_ACTIVEMQ, `apache-activemq-${DEBIAN_ACTIVEMQ}-bin.tar.gz`),
-    `activemq/${DEBIAN_ACTIVEMQ}`,
-  );
+  return publish(buildDebianActiveMq(), `activemq/${DEBIAN_ACTIVEMQ}`);
 }
 
 /** The settings that run shared-kahadb on Debian's ActiveMQ (which has no web console). */
