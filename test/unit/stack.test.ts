@@ -124,11 +124,11 @@ describe("stack (mocked): replicated-leveldb, defaults", () => {
     const ips = ["10.0.0.11", "10.0.64.12", "10.0.128.13"];
     assert.equal(
       run.outputs.failoverUrl,
-      `failover:(${ips.map((ip) => `ssl://${ip}:61617`).join(",")})?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000&nested.wireFormat.maxInactivityDuration=2000`,
+      `failover:(${ips.map((ip) => `ssl://${ip}:61617`).join(",")})?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000&nested.wireFormat.maxInactivityDuration=2000&nested.wireFormat.maxInactivityDurationInitalDelay=2000`,
     );
     assert.equal(
       run.outputs.publicFailoverUrl,
-      "failover:(ssl://203.0.113.1:61617,ssl://203.0.113.2:61617,ssl://203.0.113.3:61617)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000&nested.wireFormat.maxInactivityDuration=2000",
+      "failover:(ssl://203.0.113.1:61617,ssl://203.0.113.2:61617,ssl://203.0.113.3:61617)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000&nested.wireFormat.maxInactivityDuration=2000&nested.wireFormat.maxInactivityDurationInitalDelay=2000",
     );
     assert.equal(run.outputs.zookeeperConnect, ips.map((ip) => `${ip}:2181`).join(","));
     assert.deepEqual(

@@ -12,7 +12,7 @@ void describe("lib/urls", () => {
     assert.equal(
       failoverUrl(parseSettings({}), ADDRESSES),
       "failover:(ssl://10.0.0.10:61617,ssl://10.0.64.10:61617,ssl://10.0.128.10:61617)" +
-        "?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000&nested.wireFormat.maxInactivityDuration=2000",
+        "?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000&nested.wireFormat.maxInactivityDuration=2000&nested.wireFormat.maxInactivityDurationInitalDelay=2000",
     );
   });
 
@@ -20,11 +20,11 @@ void describe("lib/urls", () => {
     const both = parseSettings({ clientTransport: "tls+tcp", openwireTlsPort: "41617" });
     assert.equal(
       failoverUrl(both, ["192.0.2.1"]),
-      "failover:(ssl://192.0.2.1:41617)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000&nested.wireFormat.maxInactivityDuration=2000",
+      "failover:(ssl://192.0.2.1:41617)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000&nested.wireFormat.maxInactivityDuration=2000&nested.wireFormat.maxInactivityDurationInitalDelay=2000",
     );
     assert.equal(
       failoverUrl(both, ["192.0.2.1"], "tcp"),
-      "failover:(tcp://192.0.2.1:61616)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000&nested.wireFormat.maxInactivityDuration=2000",
+      "failover:(tcp://192.0.2.1:61616)?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100&nested.connectionTimeout=1000&nested.wireFormat.maxInactivityDuration=2000&nested.wireFormat.maxInactivityDurationInitalDelay=2000",
     );
     assert.match(
       failoverUrl(parseSettings({ clientTransport: "tcp" }), ["192.0.2.1"]),
@@ -43,7 +43,7 @@ void describe("lib/urls", () => {
     });
     assert.equal(
       failoverUrl(s, ["192.0.2.1", "192.0.2.2"]),
-      "failover:(tcp://192.0.2.1:51515,tcp://192.0.2.2:51515)?randomize=false&initialReconnectDelay=25&maxReconnectDelay=2000&nested.connectionTimeout=750&nested.wireFormat.maxInactivityDuration=4500",
+      "failover:(tcp://192.0.2.1:51515,tcp://192.0.2.2:51515)?randomize=false&initialReconnectDelay=25&maxReconnectDelay=2000&nested.connectionTimeout=750&nested.wireFormat.maxInactivityDuration=4500&nested.wireFormat.maxInactivityDurationInitalDelay=4500",
     );
   });
 
