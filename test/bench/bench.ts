@@ -9,7 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { SHARED_STORE } from "../../lib/layout";
 import { buildPlan } from "../../lib/plan";
-import { RawSettings } from "../../lib/settings";
+import { ClusterFacts } from "../../lib/facts";
+import { RawSettings, StackSettings } from "../../lib/settings";
 import { masterPort } from "../../lib/tls";
 import { box, boxUp, sleep, sshRun } from "../e2e/lib/box";
 import {
@@ -131,51 +132,109 @@ async function steadyOn(start: (file: string) => ReturnType<ReturnType<typeof pr
   return steadySend(acked);
 }
 
+/** One mode's hosts as the benchmark drives them: the box, the stack's settings and facts, what ran where. */
+interface Bench {
+  readonly m: BenchMode;
+  readonly figures: Figures;
+  readonly cluster: BoxCluster;
+  readonly raw: RawSettings;
+  readonly facts: ClusterFacts;
+  readonly state: StepState;
+}
+
+/** The first `pulumi up`: bare hosts, nothing serves, every host configures at once. Returns its seconds. */
+async function firstDeployment(b: Bench, settings: StackSettings): Promise<number> {
+  const started = Date.now();
+  await runPlan(buildPlan(settings, { firstDeployment: true }), b.facts, b.cluster, {
+    state: b.state,
+    // Each step's end against the run's start shows the critical path.
+    onStep: ({ step, result }) =>
+      b.figures.add(
+        `${b.m.mode}: first deployment ${step.id} ${result.seconds.toFixed(1)} s, done at ` +
+          `${((Date.now() - started) / 1000).toFixed(1)} s`,
+      ),
+  });
+  const seconds = (Date.now() - started) / 1000;
+  const master = await theMaster(b.cluster.info, masterPort(settings), 120_000, b.m.mode);
+  b.figures.add(`${b.m.mode}: first deployment ${seconds.toFixed(1)} s, master node ${master}`);
+  return seconds;
+}
+
+/**
+ * One host's own steps, alone: a slave's host replaced by a blank one and rebuilt by the next `pulumi up` while the
+ * others serve. First checks that such a run, with nothing changed, would run nothing. Returns its seconds.
+ */
+async function oneHostRebuilt(b: Bench, settings: StackSettings): Promise<number> {
+  const plan = buildPlan(settings);
+  const due = await runPlan(plan, b.facts, b.cluster, { state: b.state });
+  if (due.length > 0) {
+    throw new Error(`the next pulumi up would re-run ${due.map((r) => r.step.id).join(", ")}`);
+  }
+  const master = await theMaster(b.cluster.info, masterPort(settings), 60_000, b.m.mode);
+  const slave = b.cluster.info.hosts.map((h) => h.index).find((n) => n !== master) as number;
+  const { seconds } = await replaceAndRebuild(b.cluster, plan, b.facts, b.state, slave);
+  b.figures.add(`${b.m.mode}: node ${slave} replaced and rebuilt alone in ${seconds.toFixed(1)} s`);
+  return seconds;
+}
+
+/** The mode's roll of ZooKeeper, if it has one; returns the settings the stack then has. */
+async function rollZookeeper(b: Bench, settings: StackSettings): Promise<StackSettings> {
+  if (!b.m.zookeeperRoll) {
+    return settings;
+  }
+  const rolled = boxSettings(b.cluster.info, { ...b.raw, ...b.m.zookeeperRoll });
+  const started = Date.now();
+  const ran = await runPlan(buildPlan(rolled), b.facts, b.cluster, { state: b.state });
+  b.figures.add(
+    `${b.m.mode}: ${JSON.stringify(b.m.zookeeperRoll)} rolled ZooKeeper host by host (${changedSteps(ran).length} ` +
+      `steps changed something) in ${((Date.now() - started) / 1000).toFixed(1)} s; the power-offs follow at once`,
+  );
+  return rolled;
+}
+
+/** The baseline, last, once the cluster is idle: a single KahaDB broker on a slave's host, over plain TCP. */
+async function singleBrokerBaseline(
+  b: Bench,
+  settings: StackSettings,
+  classpath: string[],
+): Promise<SteadySend> {
+  const master = await theMaster(b.cluster.info, masterPort(settings), 60_000, b.m.mode);
+  const host = b.cluster.info.hosts.find((h) => h.index !== master) as (typeof b.cluster.info.hosts)[number];
+  const url = await startSingleBroker(b.cluster.info, host.address, settings);
+  try {
+    const run = probeRun(settings, b.facts, classpath, `${b.m.mode} single`, "tcp");
+    return await steadyOn((file) => run.start("send", url, file));
+  } finally {
+    await stopSingleBroker(b.cluster.info, host.address);
+  }
+}
+
 async function benchMode(m: BenchMode, figures: Figures): Promise<ModeFigures> {
   resetBox();
   const raw = m.publish();
   const cluster = BoxCluster.up(3, path.join(WORK, "host-keys"), boxUp);
-  const info = cluster.info;
   box("mirror", MIRROR);
-  let settings = boxSettings(info, raw);
-  const facts = boxFacts(info, m.sharedStoreHost);
-  const state = new StepState();
+  const b: Bench = {
+    m,
+    figures,
+    cluster,
+    raw,
+    facts: boxFacts(cluster.info, m.sharedStoreHost),
+    state: new StepState(),
+  };
+  let settings = boxSettings(b.cluster.info, raw);
 
-  // The first `pulumi up`: bare hosts, nothing serves, every host configures at once.
-  const started = Date.now();
-  await runPlan(buildPlan(settings, { firstDeployment: true }), facts, cluster, {
-    state,
-    // Each step's end against the run's start shows the critical path.
-    onStep: ({ step, result }) =>
-      figures.add(
-        `${m.mode}: first deployment ${step.id} ${result.seconds.toFixed(1)} s, done at ` +
-          `${((Date.now() - started) / 1000).toFixed(1)} s`,
-      ),
-  });
-  const firstDeploySeconds = (Date.now() - started) / 1000;
-  const master = await theMaster(info, masterPort(settings), 120_000, m.mode);
-  figures.add(`${m.mode}: first deployment ${firstDeploySeconds.toFixed(1)} s, master node ${master}`);
+  const firstDeploySeconds = await firstDeployment(b, settings);
+  const oneHostSeconds = await oneHostRebuilt(b, settings);
 
-  // Every later `pulumi up` plans the rolling way; with nothing changed it must run nothing.
-  const plan = buildPlan(settings);
-  const due = await runPlan(plan, facts, cluster, { state });
-  if (due.length > 0) {
-    throw new Error(`the next pulumi up would re-run ${due.map((r) => r.step.id).join(", ")}`);
-  }
-
-  // One host's own steps, alone: a slave's host replaced by a blank one and rebuilt while the others serve.
-  const slave = info.hosts.map((h) => h.index).find((n) => n !== master) as number;
-  const { seconds: oneHostSeconds } = await replaceAndRebuild(cluster, plan, facts, state, slave);
-  figures.add(`${m.mode}: node ${slave} replaced and rebuilt alone in ${oneHostSeconds.toFixed(1)} s`);
-
-  const java = await sshRun(info, cluster.address(1), "java -version 2>&1 | head -n 1");
+  const java = await sshRun(b.cluster.info, cluster.address(1), "java -version 2>&1 | head -n 1");
   figures.add(`${m.mode}: hosts run ${java.stdout.trim()}`);
   // The client is a current one in both modes (README, Connecting): a 5.16 client library waits 10 s for its own
   // inactivity monitor's thread before it fails over from a silent host (AMQ-8039, fixed in 5.17.0).
   const classpath = buildProbe(unpackDist(buildDebianActiveMq()));
-  const steadyCluster = await withCountingClient(
+  const steady = await withCountingClient(
     settings,
-    facts,
+    b.facts,
     classpath,
     figures,
     `${m.mode} steady`,
@@ -183,18 +242,9 @@ async function benchMode(m: BenchMode, figures: Figures): Promise<ModeFigures> {
       await sleep(STEADY_SECONDS * 1000);
     },
   );
-  const clusterSend: SteadySend = steadySend(steadyCluster.acked);
 
-  if (m.zookeeperRoll) {
-    settings = boxSettings(info, { ...raw, ...m.zookeeperRoll });
-    const rollStarted = Date.now();
-    const ran = await runPlan(buildPlan(settings), facts, cluster, { state });
-    figures.add(
-      `${m.mode}: ${JSON.stringify(m.zookeeperRoll)} rolled ZooKeeper host by host (${changedSteps(ran).length} ` +
-        `steps changed something) in ${((Date.now() - rollStarted) / 1000).toFixed(1)} s; the power-offs follow at once`,
-    );
-  }
-  const rounds = await failoverRounds(info, settings, facts, classpath, {
+  settings = await rollZookeeper(b, settings);
+  const rounds = await failoverRounds(b.cluster.info, settings, b.facts, classpath, {
     rounds: ROUNDS,
     figures,
     roundTimeoutMs: 90_000,
@@ -202,25 +252,13 @@ async function benchMode(m: BenchMode, figures: Figures): Promise<ModeFigures> {
     label: `${m.mode} failover`,
   });
 
-  // The baseline last, on a slave's host, once the cluster is idle.
-  const now = await theMaster(info, masterPort(settings), 60_000, m.mode);
-  const host = info.hosts.find((h) => h.index !== now) as (typeof info.hosts)[number];
-  const url = await startSingleBroker(info, host.address, settings);
-  let single: SteadySend;
-  try {
-    const run = probeRun(settings, facts, classpath, `${m.mode} single`, "tcp");
-    single = await steadyOn((file) => run.start("send", url, file));
-  } finally {
-    await stopSingleBroker(info, host.address);
-  }
-
   return {
     mode: m.mode,
     activemqVersion: m.activemqVersion,
     firstDeploySeconds,
     oneHostSeconds,
-    cluster: clusterSend,
-    singleKahaDb: single,
+    cluster: steadySend(steady.acked),
+    singleKahaDb: await singleBrokerBaseline(b, settings, classpath),
     failoverMs: rounds.failoverMs,
     acknowledged: rounds.acked.length,
     lost: rounds.lost.length,
