@@ -221,16 +221,15 @@ export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<
   });
 }
 
-/** The nodes accepting on the OpenWire port right now. */
-export async function brokersAccepting(info: BoxInfo, port: number): Promise<number[]> {
-  const open = await Promise.all(info.hosts.map((h) => portOpen(h.address, port)));
-  return info.hosts.filter((_, i) => open[i]).map((h) => h.index);
-}
-
-/** Whether any of `hosts` accepts on `port` (a short connect bound: these are live hosts on the box's bridge). */
-async function anyAccepting(hosts: readonly { address: string }[], port: number): Promise<boolean> {
-  const open = await Promise.all(hosts.map((h) => portOpen(h.address, port, 200)));
-  return open.includes(true);
+/** The nodes (all, or those of `hosts`) accepting on the OpenWire port right now. */
+export async function brokersAccepting(
+  info: BoxInfo,
+  port: number,
+  hosts: readonly BoxInfo["hosts"][number][] = info.hosts,
+  timeoutMs = 1000,
+): Promise<number[]> {
+  const open = await Promise.all(hosts.map((h) => portOpen(h.address, port, timeoutMs)));
+  return hosts.filter((_, i) => open[i]).map((h) => h.index);
 }
 
 /**
@@ -772,7 +771,7 @@ export async function failoverRounds(
       const master = masters[0] as number;
       // A round whose host also leads ZooKeeper costs the ensemble an election too: say which rounds were.
       const zookeeper = await zookeeperMode(info, (info.hosts[master - 1] as { address: string }).address);
-      const cutAt = Date.now();
+      const offAt = Date.now();
       box("poweroff", String(master));
       // The host is gone only once poweroff returns: acknowledgements until then came from the old master.
       probe.fault();
@@ -780,7 +779,11 @@ export async function failoverRounds(
       const survivors = info.hosts.filter((h) => h.index !== master);
       // When a survivor first accepts clients: the servers' share of the pause, against the client's.
       const listening = waitFor(
-        async () => ((await anyAccepting(survivors, masterPort(settings))) ? Date.now() : undefined),
+        // A short connect bound: the survivors are live hosts on the box's bridge.
+        async () =>
+          (await brokersAccepting(info, masterPort(settings), survivors, 200)).length > 0
+            ? Date.now()
+            : undefined,
         run.roundTimeoutMs,
         50,
       );
@@ -793,10 +796,10 @@ export async function failoverRounds(
       const listeningAt = await listening;
       const newMaster = await brokersAccepting(info, masterPort(settings));
       const since = (t: number | undefined) =>
-        t === undefined ? "-" : `+${((t - cutAt) / 1000).toFixed(2)} s`;
+        t === undefined ? "-" : `+${((t - offAt) / 1000).toFixed(2)} s`;
       run.figures.add(
-        `${label} round ${round}: master node ${master} (ZooKeeper ${zookeeper}) powered off (network cut at 0, ` +
-          `processes gone ${since(goneAt)}); new master ${JSON.stringify(newMaster)} accepting ${since(listeningAt)}`,
+        `${label} round ${round}: master node ${master} (ZooKeeper ${zookeeper}) powered off (power-off began at 0, ` +
+          `host gone ${since(goneAt)}); new master ${JSON.stringify(newMaster)} accepting ${since(listeningAt)}`,
       );
       await powerOnStandingBy(info, master, run.standingBy, `round ${round}`);
       // Let the rejoined broker catch up before the next master dies.
