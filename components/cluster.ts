@@ -132,6 +132,7 @@ export class ActiveMqCluster extends pulumi.ComponentResource {
             vpcId: network.vpcId,
             vpcCidr: network.vpcCidr,
             subnetIds: network.subnetIds,
+            ...(network.internetGateway ? { internetGateway: network.internetGateway } : {}),
             sshCidrs: args.sshCidrs,
             ...(groupsSecurityGroup ? { groupsSecurityGroupId: groupsSecurityGroup.id } : {}),
             // The operator's key, or the one group 1 generates: one SSH key for the whole stack.

@@ -1,14 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterFacts, ClusterSecrets, NodeFacts, PeerGroup, TlsFacts } from "../lib/facts";
+import { ClusterFacts, ClusterSecrets, inNodeOrder, NodeFacts, PeerGroup, TlsFacts } from "../lib/facts";
 import { clusterIngressRules } from "../lib/firewall";
 import { Cidr } from "../lib/net";
 import { buildPlan } from "../lib/plan";
-import { hostRejoinStep } from "../lib/rollout";
+import { renderPayload, renderStepPayload } from "../lib/payload";
+import { hostRejoinStep, rebuildSteps } from "../lib/rollout";
 import { StackSettings } from "../lib/settings";
 import { tcpOn } from "../lib/tls";
 import { failoverUrl, zookeeperConnect } from "../lib/urls";
 import { ClusterCertificates, GroupCertificates } from "./certificates";
-import { ClusterHosts } from "./hosts";
+import { ClusterHosts, NodeAddress } from "./hosts";
 import { ClusterProvisioning } from "./provisioning";
 import { ClusterSecurity } from "./security";
 import { SharedStorage } from "./sharedStorage";
@@ -42,6 +43,8 @@ export interface HaGroupArgs {
   readonly vpcCidr: pulumi.Input<string>;
   /** One subnet per zone: node n goes to subnet (n - 1) mod 3, so every group spans the zones. */
   readonly subnetIds: pulumi.Input<string>[];
+  /** The internet gateway, when the stack made the VPC: the Elastic IPs wait for it. */
+  readonly internetGateway?: pulumi.Resource;
   /** Who may SSH in (settings' sshCidrs, or the deployer's address that config.ts looked up). */
   readonly sshCidrs: readonly Cidr[];
   /** With several groups: the security group every group's hosts carry, which bridges are let in from. */
@@ -109,25 +112,6 @@ export class HaGroup extends pulumi.ComponentResource {
       },
       child,
     );
-    const hosts = new ClusterHosts(
-      name,
-      {
-        nodeCount: s.nodeCount,
-        os: s.os,
-        ...(s.amiId !== undefined ? { amiId: s.amiId } : {}),
-        instanceType: s.instanceType,
-        rootVolumeSizeGiB: s.rootVolumeSizeGiB,
-        rejoin: Array.from({ length: s.nodeCount }, (_, i) => hostRejoinStep(s, i + 1)),
-        subnetIds: args.subnetIds,
-        securityGroupIds: [
-          security.securityGroupId,
-          ...(args.groupsSecurityGroupId !== undefined ? [args.groupsSecurityGroupId] : []),
-        ],
-        ...(args.sshKey !== undefined ? { sshKey: args.sshKey } : {}),
-        tags,
-      },
-      child,
-    );
     const storage =
       s.haMode === "shared-kahadb"
         ? new SharedStorage(
@@ -142,33 +126,75 @@ export class HaGroup extends pulumi.ComponentResource {
           )
         : undefined;
 
-    const tlsFacts = args.tls
-      ? groupTlsFacts(name, s, args.tls, hosts, this, former?.certificates)
-      : undefined;
-    const nodeFacts: pulumi.Output<NodeFacts[]> = pulumi
-      .all(hosts.hosts.map((h) => h.privateIp))
-      .apply((ips) => ips.map((privateIp, i) => ({ index: i + 1, privateIp })));
-    const facts: pulumi.Output<ClusterFacts> = pulumi
-      .all([
-        nodeFacts,
-        args.secrets,
-        args.peers,
-        storage ? storage.dnsName : pulumi.output(undefined),
-        tlsFacts ?? pulumi.output(undefined),
-      ])
-      .apply(([nodes, secrets, peers, sharedStoreHost, tls]) => ({
-        nodes,
-        secrets,
-        // Absent with one group, so a one-group stack's facts (and payloads) are what they were.
-        ...(peers.length > 0 ? { peers } : {}),
-        ...(sharedStoreHost !== undefined ? { sharedStoreHost } : {}),
-        ...(tls !== undefined ? { tls } : {}),
-      }));
+    const plan = buildPlan(s, { firstDeployment: args.firstDeployment === true });
+    // The facts come from the nodes' addresses, which exist before any instance: the hosts component asks for them
+    // to render each node's rejoin step, which carries the node's rebuild (lib/rollout.ts).
+    let facts: pulumi.Output<ClusterFacts> | undefined;
+    const factsFrom = (addresses: readonly NodeAddress[]): pulumi.Output<ClusterFacts> => {
+      const tlsFacts = args.tls
+        ? groupTlsFacts(name, s, args.tls, addresses, this, former?.certificates)
+        : undefined;
+      const nodeFacts: pulumi.Output<NodeFacts[]> = pulumi
+        .all(addresses.map((h) => h.privateIp))
+        .apply((ips) => ips.map((privateIp, i) => ({ index: i + 1, privateIp })));
+      return pulumi
+        .all([
+          nodeFacts,
+          args.secrets,
+          args.peers,
+          storage ? storage.dnsName : pulumi.output(undefined),
+          tlsFacts ?? pulumi.output(undefined),
+        ])
+        .apply(([nodes, secrets, peers, sharedStoreHost, tls]) => ({
+          nodes,
+          secrets,
+          // Absent with one group, so a one-group stack's facts (and payloads) are what they were.
+          ...(peers.length > 0 ? { peers } : {}),
+          ...(sharedStoreHost !== undefined ? { sharedStoreHost } : {}),
+          ...(tls !== undefined ? { tls } : {}),
+        }));
+    };
+    const hosts = new ClusterHosts(
+      name,
+      {
+        nodeCount: s.nodeCount,
+        os: s.os,
+        ...(s.amiId !== undefined ? { amiId: s.amiId } : {}),
+        instanceType: s.instanceType,
+        rootVolumeSizeGiB: s.rootVolumeSizeGiB,
+        rejoinPayload: (addresses) => {
+          const known = factsFrom(addresses);
+          facts = known;
+          return (node) =>
+            known.apply((f) => {
+              const rebuild = rebuildSteps(plan, node).map((step) => ({
+                id: step.id,
+                payload: renderPayload(step, f),
+              }));
+              const members = inNodeOrder(f.nodes).map((n) => n.privateIp);
+              const { step, input } = hostRejoinStep(s, node, members, rebuild);
+              return renderStepPayload(step, input);
+            });
+        },
+        subnetIds: args.subnetIds,
+        securityGroupIds: [
+          security.securityGroupId,
+          ...(args.groupsSecurityGroupId !== undefined ? [args.groupsSecurityGroupId] : []),
+        ],
+        ...(args.sshKey !== undefined ? { sshKey: args.sshKey } : {}),
+        ...(args.internetGateway !== undefined ? { internetGateway: args.internetGateway } : {}),
+        tags,
+      },
+      child,
+    );
+    if (facts === undefined) {
+      throw new Error("the hosts component did not ask for the group's facts");
+    }
 
     this.provisioning = new ClusterProvisioning(
       name,
       {
-        plan: buildPlan(s, { firstDeployment: args.firstDeployment === true }),
+        plan,
         facts,
         hosts: new Map(
           hosts.hosts.map((h) => [
@@ -178,12 +204,15 @@ export class HaGroup extends pulumi.ComponentResource {
               hostKey: h.hostKey,
               instanceId: h.instanceId,
               networkInterfaceId: h.networkInterfaceId,
+              // Its own instance only: a replaced node is rebuilt while the next node's instance still waits for
+              // this node's rejoin step, which waits for the rebuild (lib/rollout.ts).
+              instance: h.instance,
             },
           ]),
         ),
         sshUser: hosts.sshUser,
         sshPrivateKey: hosts.sshPrivateKey,
-        dependsOn: [hosts, ...(storage ? storage.mountTargets : [])],
+        dependsOn: storage ? storage.mountTargets : [],
       },
       child,
     );
@@ -232,7 +261,7 @@ function groupTlsFacts(
   name: string,
   s: StackSettings,
   groupTls: GroupTls,
-  hosts: ClusterHosts,
+  addresses: readonly NodeAddress[],
   group: HaGroup,
   formerParent: pulumi.Resource | undefined,
 ): pulumi.Output<TlsFacts> {
@@ -240,7 +269,7 @@ function groupTlsFacts(
     name,
     {
       tls: s.tls,
-      nodes: hosts.hosts.map((h) => ({
+      nodes: addresses.map((h) => ({
         index: h.index,
         privateIp: h.privateIp,
         publicIp: h.publicIp,

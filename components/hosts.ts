@@ -4,8 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { renderHostKeyCloudConfig } from "../lib/cloudInit";
 import { IMAGES } from "../lib/images";
-import { REMOTE_COMMAND, renderStepPayload } from "../lib/payload";
-import { PlanStep, StepInput } from "../lib/plan";
+import { sha256 } from "../lib/payload";
+import { REJOIN_COMMANDS, rejoinStep, rejoinTriggers } from "../lib/rollout";
 import { dialPolicy } from "../lib/stepRun";
 import { OperatingSystem } from "../lib/settings";
 
@@ -22,24 +22,32 @@ export interface ClusterHostsArgs {
   /** The operator's key pair; when absent one is generated and kept as a Pulumi secret. */
   readonly sshKey?: { readonly publicKey: pulumi.Input<string>; readonly privateKey: pulumi.Input<string> };
   /**
-   * Each node's rejoin step (lib/rollout.ts), by node order: node n's instance changes only after node n-1's
-   * rejoin step has seen it back in its group.
+   * Renders each node's rejoin payload (lib/rollout.ts) from every node's addresses, which exist before any
+   * instance: node n's instance changes only after node n-1's rejoin step has seen it back in its group.
    */
-  readonly rejoin: readonly { readonly step: PlanStep; readonly input: StepInput }[];
+  readonly rejoinPayload: (addresses: readonly NodeAddress[]) => (node: number) => pulumi.Output<string>;
+  /** The VPC's internet gateway, when this program made it: the Elastic IPs associate only after it is attached. */
+  readonly internetGateway?: pulumi.Resource;
   readonly tags: Record<string, string>;
 }
 
-export interface HostInfo {
+/** A node's addresses and host key: they outlive its instance. */
+export interface NodeAddress {
   readonly index: number;
-  readonly availabilityZone: pulumi.Output<string>;
-  readonly instanceId: pulumi.Output<string>;
-  readonly networkInterfaceId: pulumi.Output<string>;
   readonly privateIp: pulumi.Output<string>;
   readonly publicIp: pulumi.Output<string>;
   /** The Elastic IP's public and private DNS names, where AWS gives them (its TLS certificate names them). */
   readonly dnsNames: pulumi.Output<string[]>;
   /** The host's SSH public key (OpenSSH line), which every connection to it verifies. */
   readonly hostKey: pulumi.Output<string>;
+}
+
+export interface HostInfo extends NodeAddress {
+  readonly availabilityZone: pulumi.Output<string>;
+  readonly instanceId: pulumi.Output<string>;
+  /** The instance itself: the node's provisioning waits for it (and only it, not the other nodes' chain). */
+  readonly instance: aws.ec2.Instance;
+  readonly networkInterfaceId: pulumi.Output<string>;
 }
 
 /**
@@ -49,6 +57,8 @@ export interface HostInfo {
  */
 export class ClusterHosts extends pulumi.ComponentResource {
   public readonly hosts: HostInfo[];
+  /** Every node's addresses and host key, in node order. */
+  public readonly addresses: NodeAddress[];
   public readonly sshUser: string;
   public readonly sshPrivateKey: pulumi.Output<string>;
   /** The operator's public key (OpenSSH line): other groups' hosts take the same key. */
@@ -93,8 +103,9 @@ export class ClusterHosts extends pulumi.ComponentResource {
         )
         .apply((ami) => ami.id);
 
-    let previousRejoin: command.remote.Command | undefined;
-    this.hosts = Array.from({ length: args.nodeCount }, (_, i) => {
+    // Every node's addresses and host key first: the rejoin steps' payloads are rendered from them (each step asks
+    // the other members whether a master serves, and carries its node's rebuild).
+    const nodes = Array.from({ length: args.nodeCount }, (_, i) => {
       const index = i + 1;
       const nodeName = `${name}-node-${index}`;
       const tags = { ...args.tags, Name: nodeName, role: "activemq-zookeeper", node: String(index) };
@@ -109,9 +120,34 @@ export class ClusterHosts extends pulumi.ComponentResource {
         },
         parent,
       );
-      const eip = new aws.ec2.Eip(nodeName, { domain: "vpc", networkInterface: nic.id, tags }, parent);
+      // pulumi-aws's Eip: an address in a VPC needs the internet gateway attached first (Gateway.NotAttached,
+      // which the provider does not retry).
+      const eip = new aws.ec2.Eip(
+        nodeName,
+        { domain: "vpc", networkInterface: nic.id, tags },
+        { ...parent, dependsOn: args.internetGateway ? [args.internetGateway] : [] },
+      );
       // Made once per node and kept in state: a replacement instance boots with the same key.
       const hostKey = new tls.PrivateKey(`${nodeName}-host-key`, { algorithm: "ED25519" }, parent);
+      const address: NodeAddress = {
+        index,
+        privateIp: nic.privateIp,
+        publicIp: eip.publicIp,
+        dnsNames: pulumi
+          .all([eip.publicDns, eip.privateDns])
+          .apply((names) => names.filter((n): n is string => typeof n === "string" && n !== "")),
+        hostKey: hostKey.publicKeyOpenssh,
+      };
+      return { index, nodeName, tags, nic, eip, hostKey, address };
+    });
+    this.addresses = nodes.map((n) => n.address);
+    const rejoinPayload = args.rejoinPayload(this.addresses);
+
+    let previousRejoin: command.remote.Command | undefined;
+    this.hosts = nodes.map(({ index, nodeName, tags, nic, eip, hostKey, address }): HostInfo => {
+      const userData = pulumi
+        .all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
+        .apply(([privateKey, publicKey]) => renderHostKeyCloudConfig(privateKey, publicKey));
       const instance = new aws.ec2.Instance(
         nodeName,
         {
@@ -120,11 +156,7 @@ export class ClusterHosts extends pulumi.ComponentResource {
           keyName: keyPair.keyName,
           primaryNetworkInterface: { networkInterfaceId: nic.id },
           metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
-          userData: pulumi.secret(
-            pulumi
-              .all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
-              .apply(([privateKey, publicKey]) => renderHostKeyCloudConfig(privateKey, publicKey)),
-          ),
+          userData: pulumi.secret(userData),
           rootBlockDevice: {
             volumeType: "gp3",
             volumeSize: args.rootVolumeSizeGiB,
@@ -141,47 +173,44 @@ export class ClusterHosts extends pulumi.ComponentResource {
           // The network interface can serve one instance at a time: the old one must go before its replacement
           // can boot on it (create-first fails with InvalidNetworkInterface.InUse).
           deleteBeforeReplace: true,
-          // One host at a time: AWS stops an instance to change its type; the next waits for this one's rejoin.
+          // One host at a time: AWS stops an instance to change its type or user data, or replaces it; the next
+          // waits for this one's rejoin step (lib/rollout.ts).
           dependsOn: [eip, ...(previousRejoin ? [previousRejoin] : [])],
         },
       );
-      const rejoin = args.rejoin[i];
-      if (rejoin === undefined || rejoin.step.node !== index) {
-        throw new Error(`node ${index} has no rejoin step`);
-      }
+      const rejoin = rejoinStep(index);
       previousRejoin = new command.remote.Command(
-        `${name}-${rejoin.step.id}`,
+        `${name}-${rejoin.id}`,
         {
           connection: {
             host: eip.publicIp,
             user: this.sshUser,
             privateKey: this.sshPrivateKey,
             hostKey: hostKey.publicKeyOpenssh,
-            ...dialPolicy(rejoin.step),
+            ...dialPolicy(rejoin),
           },
-          // No create command: a new instance has no services to wait for, and nothing is dialled.
-          update: REMOTE_COMMAND,
-          stdin: renderStepPayload(rejoin.step, rejoin.input),
-          triggers: [instance.instanceType, instance.id],
+          // `create` is what runs after the instance changed: a changed trigger replaces the step (lib/rollout.ts).
+          ...REJOIN_COMMANDS,
+          stdin: rejoinPayload(index),
+          triggers: pulumi
+            .all([instance.instanceType, pulumi.unsecret(userData).apply(sha256), instance.id])
+            .apply(([type, digest, id]) => rejoinTriggers(type, digest, id)),
           addPreviousOutputInEnv: false,
         },
         {
           ...parent,
           dependsOn: [instance],
-          customTimeouts: { update: `${rejoin.step.timeoutMinutes + 5}m` },
+          customTimeouts: { create: `${rejoin.timeoutMinutes + 5}m` },
+          // The rebuild it carries holds the group's passwords and keys.
+          additionalSecretOutputs: ["stdin"],
         },
       );
       return {
-        index,
         availabilityZone: instance.availabilityZone,
         instanceId: instance.id,
+        instance,
         networkInterfaceId: nic.id,
-        privateIp: nic.privateIp,
-        publicIp: eip.publicIp,
-        dnsNames: pulumi
-          .all([eip.publicDns, eip.privateDns])
-          .apply((names) => names.filter((n): n is string => typeof n === "string" && n !== "")),
-        hostKey: hostKey.publicKeyOpenssh,
+        ...address,
       };
     });
 

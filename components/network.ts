@@ -20,6 +20,8 @@ export class ClusterNetwork extends pulumi.ComponentResource {
   /** One subnet per zone used, in node placement order. */
   public readonly subnetIds: pulumi.Output<string>[];
   public readonly availabilityZones: pulumi.Output<string>[];
+  /** The internet gateway this component made (absent with an existing VPC): addresses associate after it. */
+  public readonly internetGateway?: aws.ec2.InternetGateway;
 
   constructor(name: string, args: ClusterNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("activemq-ha:network:ClusterNetwork", name, {}, opts);
@@ -108,6 +110,7 @@ export class ClusterNetwork extends pulumi.ComponentResource {
       this.vpcCidr = vpc.cidrBlock;
       this.subnetIds = subnets.map((s) => s.id);
       this.availabilityZones = subnets.map((s) => s.availabilityZone);
+      this.internetGateway = gateway;
     }
 
     this.registerOutputs({

@@ -1,9 +1,9 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterFacts } from "../lib/facts";
-import { REMOTE_COMMAND, renderPayload, sha256 } from "../lib/payload";
+import { renderPayload, sha256 } from "../lib/payload";
 import { PlanStep } from "../lib/plan";
-import { dialPolicy, HostIdentity, stepTriggers } from "../lib/stepRun";
+import { dialPolicy, HostIdentity, STEP_COMMANDS, stepTriggers } from "../lib/stepRun";
 
 /** How the provisioning reaches one node's host, and what identifies that host. */
 export interface ProvisionedHost {
@@ -13,6 +13,8 @@ export interface ProvisionedHost {
   readonly hostKey: pulumi.Input<string>;
   readonly instanceId: pulumi.Input<string>;
   readonly networkInterfaceId: pulumi.Input<string>;
+  /** The node's instance: its first steps wait for it. */
+  readonly instance: pulumi.Resource;
 }
 
 export interface ClusterProvisioningArgs {
@@ -24,7 +26,7 @@ export interface ClusterProvisioningArgs {
   readonly hosts: ReadonlyMap<number, ProvisionedHost>;
   readonly sshUser: string;
   readonly sshPrivateKey: pulumi.Input<string>;
-  /** Resources the first steps wait for (the instances). */
+  /** Resources every node's first steps wait for besides the node's own instance (EFS mount targets). */
   readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -98,15 +100,16 @@ export class ClusterProvisioning extends pulumi.ComponentResource {
               hostKey: host.hostKey,
               ...dialPolicy(step),
             },
-            create: REMOTE_COMMAND,
-            update: REMOTE_COMMAND,
+            ...STEP_COMMANDS,
             stdin: payload,
             triggers,
             addPreviousOutputInEnv: false,
           },
           {
             parent: this,
-            dependsOn: step.dependsOn.length > 0 ? dependsOn : (args.dependsOn ?? []),
+            // Never the hosts component: it holds every node's rejoin step, and a replaced node's rejoin step waits
+            // for this node's steps to rebuild it.
+            dependsOn: step.dependsOn.length > 0 ? dependsOn : [host.instance, ...(args.dependsOn ?? [])],
             // The step bounds itself on the host (lib/payload.ts); this outer bound adds the dials' worst case.
             customTimeouts: {
               create: `${step.timeoutMinutes + 5}m`,

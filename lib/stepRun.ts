@@ -1,6 +1,14 @@
 // How a plan step meets its host, shared by both executors (components/provisioning.ts and the cluster-in-a-box
 // harness): what Pulumi compares to decide that the step runs again, and how patiently it dials. Pure.
+import { REMOTE_COMMAND } from "./payload";
 import { PlanStep } from "./plan";
+
+/**
+ * The commands of every step's remote.Command: both run the payload on stdin. pulumi-command runs `create` when the
+ * resource is created and when it is replaced (a changed trigger), `update` on any other change of its inputs
+ * (provider/pkg/provider/remote/commandController.go), so a step that lacked either would silently not run.
+ */
+export const STEP_COMMANDS = { create: REMOTE_COMMAND, update: REMOTE_COMMAND } as const;
 
 /** What identifies a node's machine: a new instance or network interface is a new, blank host. */
 export interface HostIdentity {
@@ -10,7 +18,8 @@ export interface HostIdentity {
 
 /**
  * The step's triggers, in a fixed order: the payload digests of the steps it re-runs with, then the identity of
- * every host it depends on. A change of any of them re-runs the step (remote.Command updates on trigger changes).
+ * every host it depends on. A change of any of them replaces the step, which runs its `create` again
+ * (pulumi-command: `triggers` is replaceOnChanges, provider/pkg/provider/common/inputs.go).
  */
 export function stepTriggers(
   step: PlanStep,

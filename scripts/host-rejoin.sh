@@ -1,39 +1,95 @@
 #!/usr/bin/env bash
-# After AWS stopped and started this node's instance (a change of instance type): waits until the host is up and
-# every service installed on it has a role in its group again, so the next node's instance is stopped only then.
-# A blank host (a replacement that the provisioning has yet to build) has nothing to wait for.
-# Inputs: SELF_INDEX, HA_MODE, BROKER_PORT, REPLICATION_PORT, ZOOKEEPER_CLIENT_PORT.
+# Runs after AWS changed this node's instance (a stop and start for a new type or user data, or a replacement), and
+# on the first deployment; the next node's instance changes only once it succeeds (lib/rollout.ts). It waits until
+# the host is back in its groups: ZooKeeper a member of its ensemble, the broker master or slave and, in
+# replicated-leveldb, a slave caught up with its master, so that stopping the next host loses nothing. A blank host
+# in a group that serves is a replacement: it first rebuilds the host by running the node's own plan steps, whose
+# payloads are this step's files (REBUILD_STEPS names them in order). When nothing else in the group serves (a first
+# deployment) there is nothing to wait for.
+# Inputs: SELF_INDEX, HA_MODE, BROKER_PORT, REPLICATION_PORT, ZOOKEEPER_CLIENT_PORT, ZOOKEEPER_DEPLOYED,
+# PEER_ADDRESSES, SERVICE_SECONDS, REBUILD_STEPS.
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-require_inputs SELF_INDEX HA_MODE BROKER_PORT REPLICATION_PORT ZOOKEEPER_CLIENT_PORT
-self=$SELF_INDEX mode=$HA_MODE broker_port=$BROKER_PORT replication=$REPLICATION_PORT client_port=$ZOOKEEPER_CLIENT_PORT
+require_inputs SELF_INDEX HA_MODE BROKER_PORT REPLICATION_PORT ZOOKEEPER_CLIENT_PORT ZOOKEEPER_DEPLOYED \
+  PEER_ADDRESSES SERVICE_SECONDS REBUILD_STEPS
+self=$SELF_INDEX mode=$HA_MODE broker_port=$BROKER_PORT replication=$REPLICATION_PORT
+client_port=$ZOOKEEPER_CLIENT_PORT
+read -r -a peers <<<"$PEER_ADDRESSES"
+
 state=$(timeout 300 systemctl is-system-running --wait 2>/dev/null || true)
 case "$state" in
   running | degraded) ;;
-  *) die "node $self: systemd is '$state' after its restart, expected running" ;;
+  *) die "node $self: systemd is '$state' after the instance started, expected running" ;;
 esac
+
 installed() { systemctl cat "$1" >/dev/null 2>&1; }
+# The group serves without this host when another member's broker accepts clients (only a master opens the client
+# port, lib/tls.ts masterPort) or another member's ZooKeeper is in a quorum.
+group_serves_elsewhere() {
+  local peer
+  for peer in "${peers[@]}"; do
+    # shellcheck disable=SC2016 # expanded by the inner shell, from its arguments
+    if timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$peer" "$broker_port" 2>/dev/null; then
+      return 0
+    fi
+    if [[ "$ZOOKEEPER_DEPLOYED" == true && "$(zk_mode "$peer" "$client_port")" =~ ^(leader|follower)$ ]]; then
+      return 0
+    fi
+  done
+  return 1
+}
+blank() { ! installed activemq.service && ! installed zookeeper.service; }
 zookeeper_member() { [[ "$(zk_mode 127.0.0.1 "$client_port")" =~ ^(leader|follower|standalone)$ ]]; }
 broker_member() { [[ "$(broker_role "$mode" "$broker_port" "$replication")" =~ ^(master|slave)$ ]]; }
+# A replicated slave has every acknowledged message only once it logged "Slave has now caught up"
+# (SlaveLevelDBStore) since it last became a slave ("Slave started", MasterElector), in this run of the service.
+caught_up() {
+  local role invocation last
+  role=$(broker_role "$mode" "$broker_port" "$replication")
+  [[ "$role" == master ]] && return 0
+  [[ "$role" == slave ]] || return 1
+  invocation=$(systemctl show -p InvocationID --value activemq.service)
+  [[ -n "$invocation" ]] || return 1
+  last=$(journalctl -q -o cat "_SYSTEMD_INVOCATION_ID=$invocation" 2>/dev/null |
+    grep -E 'Slave started|Slave has now caught up' | tail -n 1 || true)
+  [[ "$last" == *"caught up"* ]]
+}
+
+# Asked first: on a first deployment this step runs beside the node's own provisioning, and a half-built host must
+# not be taken for one that left a serving group.
+if ! group_serves_elsewhere; then
+  log "node $self: nothing else in its group serves (a first deployment, or the whole group is down): nothing to wait for"
+  exit 0
+fi
+if blank; then
+  read -r -a rebuild <<<"$REBUILD_STEPS"
+  log "node $self: a blank host in a serving group (a replacement): rebuilding it with ${#rebuild[@]} steps"
+  # The payloads are the step's files 0 … n-1 in REBUILD_STEPS order; each bounds itself (lib/payload.ts).
+  for i in "${!rebuild[@]}"; do
+    log "node $self: rebuild step ${rebuild[$i]}"
+    bash "$STEP_FILES/$i" </dev/null || die "node $self: rebuild step ${rebuild[$i]} failed (its output is above)"
+  done
+fi
+
 waited=()
 if installed zookeeper.service; then
-  if ! wait_until 300 zookeeper_member; then
+  if ! wait_until "$SERVICE_SECONDS" zookeeper_member; then
     show_log zookeeper.service
-    die "node $self: ZooKeeper has no role in its ensemble 300 s after the host restarted"
+    die "node $self: ZooKeeper has no role in its ensemble $SERVICE_SECONDS s after the host came back"
   fi
   waited+=("ZooKeeper $(zk_mode 127.0.0.1 "$client_port")")
 fi
 if installed activemq.service; then
-  if ! wait_until 300 broker_member; then
+  if ! wait_until "$SERVICE_SECONDS" broker_member; then
     show_log activemq.service
-    die "node $self: the broker is neither master nor slave 300 s after the host restarted"
+    die "node $self: the broker is neither master nor slave $SERVICE_SECONDS s after the host came back"
+  fi
+  if [[ "$mode" == replicated-leveldb ]] && ! wait_until "$SERVICE_SECONDS" caught_up; then
+    show_log activemq.service
+    die "node $self: the broker replicates but has not caught up with its master after $SERVICE_SECONDS s"
   fi
   waited+=("broker $(broker_role "$mode" "$broker_port" "$replication")")
 fi
-if ((${#waited[@]} == 0)); then
-  log "node $self: nothing installed yet (a blank host); nothing to wait for"
-else
-  log "node $self back in its group: ${waited[*]}"
-fi
+log "node $self back in its group: ${waited[*]:-nothing installed}"

@@ -172,7 +172,7 @@ async function oneHostRebuilt(b: Bench, settings: StackSettings): Promise<number
   }
   const master = await theMaster(b.cluster.info, masterPort(settings), 60_000, b.m.mode);
   const slave = b.cluster.info.hosts.map((h) => h.index).find((n) => n !== master) as number;
-  const { seconds } = await replaceAndRebuild(b.cluster, plan, b.facts, b.state, slave);
+  const { seconds } = await replaceAndRebuild(b.cluster, plan, b.facts, b.state, settings, slave);
   b.figures.add(`${b.m.mode}: node ${slave} replaced and rebuilt alone in ${seconds.toFixed(1)} s`);
   return seconds;
 }

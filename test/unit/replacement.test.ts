@@ -4,9 +4,10 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { parse } from "yaml";
-import { renderStepPayload } from "../../lib/payload";
+import { renderStepPayload, sha256 } from "../../lib/payload";
 import { buildPlan } from "../../lib/plan";
-import { hostRejoinStep } from "../../lib/rollout";
+import { hostRejoinStep, rebuildSteps, rejoinTriggers } from "../../lib/rollout";
+import { commandOperation, commandRuns } from "../e2e/lib/provider-rules";
 import { ofType, Recorded, runStack, StackRun, unwrapSecret } from "../support/mocks";
 
 /** Each remote.Command's triggers, by step id (without the `amq-` prefix). */
@@ -64,7 +65,7 @@ describe("replacement (mocked): a new host re-runs its node's steps and the gate
     }
   });
 
-  it("rejoin steps run only on update, when the instance's type or the instance changes, verifying the host key", () => {
+  it("rejoin steps run their create when replaced, that is when the instance's type, user data or id changes, verifying the host key", () => {
     const rejoins = ofType(first.resources, "command:remote:Command").filter((c) =>
       c.name.endsWith("-host-rejoin"),
     );
@@ -74,16 +75,41 @@ describe("replacement (mocked): a new host re-runs its node's steps and the gate
     );
     rejoins.forEach((c, i) => {
       const n = i + 1;
-      assert.equal(c.inputs.create, undefined, "nothing runs on the first deployment");
-      assert.equal(c.inputs.update, "sudo bash -s");
-      assert.deepEqual(unwrapSecret(c.inputs.triggers).value, ["t3.medium", `amq-node-${n}-id`]);
+      // pulumi-command replaces a Command whose triggers change and runs its create: that is the wait.
+      assert.equal(c.inputs.create, "sudo bash -s");
+      assert.equal(c.inputs.update, "cat >/dev/null", "an update means the instance did not change");
+      const instance = ofType(first.resources, "aws:ec2/instance:Instance").find(
+        (r) => r.name === `amq-node-${n}`,
+      );
+      const userData = unwrapSecret(instance?.inputs.userData).value as string;
+      assert.deepEqual(
+        unwrapSecret(c.inputs.triggers).value,
+        rejoinTriggers("t3.medium", sha256(userData), `amq-node-${n}-id`),
+      );
       const connection = unwrapSecret(c.inputs.connection).value as Record<string, unknown>;
       assert.equal(connection.host, `203.0.113.${n}`);
       assert.equal(
         connection.hostKey,
         `ssh-ed25519 AAAA${Buffer.from(`amq-node-${n}-host-key`).toString("base64")}`,
       );
-      const { step, input } = hostRejoinStep(first.settings, n);
+      // The rebuild it carries: the node's own steps, rendered from the same facts as the provisioning's.
+      const provisioned = (id: string) =>
+        unwrapSecret(
+          ofType(first.resources, "command:remote:Command").find((r) => r.name === `amq-${id}`)?.inputs.stdin,
+        ).value as string;
+      const rebuild = rebuildSteps(buildPlan(first.settings), n).map((s) => ({
+        id: s.id,
+        payload: provisioned(s.id),
+      }));
+      assert.deepEqual(
+        rebuild.map((r) => r.id),
+        buildPlan(first.settings)
+          .filter((s) => s.node === n && !s.action.endsWith("-gate"))
+          .map((s) => s.id),
+      );
+      // The mocked network interfaces' addresses (test/support/mocks.ts), in node order.
+      const members = [1, 2, 3].map((k) => `10.0.${(k - 1) * 64}.${10 + k}`);
+      const { step, input } = hostRejoinStep(first.settings, n, members, rebuild);
       assert.equal(unwrapSecret(c.inputs.stdin).value, renderStepPayload(step, input));
       assert.deepEqual(input.inputs, {
         SELF_INDEX: String(n),
@@ -91,17 +117,34 @@ describe("replacement (mocked): a new host re-runs its node's steps and the gate
         BROKER_PORT: "61617",
         REPLICATION_PORT: "61619",
         ZOOKEEPER_CLIENT_PORT: "2181",
+        ZOOKEEPER_DEPLOYED: "true",
+        PEER_ADDRESSES: members.filter((_, i) => i + 1 !== n).join(" "),
+        SERVICE_SECONDS: "300",
+        REBUILD_STEPS: rebuild.map((r) => r.id).join(" "),
       });
     });
   });
 
-  it("a new instanceType re-runs every rejoin step and nothing of the provisioning", async () => {
+  it("a new instanceType changes every rejoin step's triggers (so the provider replaces it and runs its create) and nothing of the provisioning", async () => {
     const bigger = await runStack({ instanceType: "m6i.large" });
     assert.deepEqual(changedSteps(first, bigger).sort(), [
       "n1-host-rejoin",
       "n2-host-rejoin",
       "n3-host-rejoin",
     ]);
+    const rejoins = ofType(bigger.resources, "command:remote:Command").filter((c) =>
+      c.name.endsWith("-host-rejoin"),
+    );
+    for (const c of rejoins) {
+      const inputs = { create: c.inputs.create as string, stdin: "", triggers: [], connection: "" };
+      assert.equal(
+        commandRuns(
+          commandOperation({ ...inputs, triggers: ["before"] }, { ...inputs, triggers: ["after"] }),
+          inputs,
+        ),
+        "sudo bash -s",
+      );
+    }
   });
 
   it("replaces instances delete-first (their network interface serves one instance at a time)", () => {

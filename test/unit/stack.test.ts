@@ -219,7 +219,9 @@ describe("stack (mocked): replicated-leveldb, defaults", () => {
           `${step.id} dependencies`,
         );
       } else {
-        assert.deepEqual(deps, ["amq"], `${step.id} waits for the hosts`);
+        // Its own instance only, never the hosts component: that holds every rejoin step, and a rejoin step may
+        // wait on this node (lib/rollout.ts).
+        assert.deepEqual(deps, [`amq-node-${step.node}`], `${step.id} waits for its own instance`);
       }
     }
   });

@@ -5,6 +5,7 @@
 #
 #   box.sh up N            build/reuse the rootfs, boot hosts 1..N, print JSON
 #   box.sh poweroff K      abrupt power loss of host K (SIGKILL of its init)
+#   box.sh stop K          clean shutdown of host K (as EC2 stops an instance: systemd stops every service)
 #   box.sh poweron K       boot host K again from its persistent disk
 #   box.sh replace K       power host K off for good and boot a blank host at its address (a new
 #                          instance on the same network interface); with BOX_HOST_KEYS it gets the
@@ -727,6 +728,39 @@ cmd_poweroff() {
   log "host $k: power off (gone after $(secs_since "$t") s; its address now answers nothing)"
 }
 
+# A clean stop, as EC2's StopInstances: the host's systemd is asked to power off (SIGRTMIN+4 to its init), so
+# services stop in order and say goodbye to their peers. If it has not finished within BOX_STOP_TIMEOUT seconds
+# (default 120) it is killed, as EC2 forces a stop that hangs. Then its address answers nothing, as a stopped
+# instance's.
+cmd_stop() {
+  local k="${1:-}" t pid init i
+  [[ -n "$k" ]] || usage
+  check_base_tools
+  lock_box
+  require_host "$k"
+  t="$(now_ms)"
+  pid="$(nspawn_pid "$k")"
+  if [[ -z "$pid" ]]; then
+    log "host $k: already off"
+  else
+    local children=()
+    read -r -a children < <(cat "/proc/$pid/task/"*/children 2>/dev/null) || true
+    for init in "${children[@]+"${children[@]}"}"; do
+      kill -s SIGRTMIN+4 "$init" 2>/dev/null || true
+    done
+    for ((i = 0; i < ${BOX_STOP_TIMEOUT:-120} * 10; i++)); do
+      [[ -d "/proc/$pid" ]] || break
+      sleep 0.1
+    done
+    if [[ -d "/proc/$pid" ]]; then
+      log "host $k: did not shut down within ${BOX_STOP_TIMEOUT:-120} s; forcing it off"
+    fi
+  fi
+  kill_host "$k"
+  silence_host "$k"
+  log "host $k: stopped (clean shutdown took $(secs_since "$t") s; its address now answers nothing)"
+}
+
 cmd_poweron() {
   local k="${1:-}"
   [[ -n "$k" ]] || usage
@@ -905,6 +939,7 @@ main() {
     up) cmd_up "$@" ;;
     down) cmd_down ;;
     poweroff) cmd_poweroff "$@" ;;
+    stop) cmd_stop "$@" ;;
     poweron) cmd_poweron "$@" ;;
     replace) cmd_replace "$@" ;;
     linkdown) cmd_link down "$@" ;;

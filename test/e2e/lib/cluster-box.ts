@@ -18,9 +18,8 @@ import {
 } from "../../support/certificates";
 import { box, BoxInfo, sshRun, sleep, waitFor } from "./box";
 import { Ack, analyze } from "./failover-figures";
-import { BoxCluster, runPlan, StepFailed, StepRun, StepState } from "./executor";
+import { BoxCluster, HostsRun, InstanceRun, runPlan, StepFailed, StepRun, StepState } from "./executor";
 import { ReleaseSigner } from "../../support/signing";
-import { hostRejoinStep } from "../../../lib/rollout";
 import { PlanStep } from "../../../lib/plan";
 import assert from "node:assert/strict";
 
@@ -427,29 +426,36 @@ export interface Rebuilt {
 }
 
 /**
- * Day 2, a replaced host: node `index` is replaced by a blank host with the stack's key (as a new instance boots
- * from its user data). The next `pulumi up` runs exactly that node's steps and the gates, and ends with the group
- * healthy (the gates check that).
+ * Day 2, a replaced host: node `index`'s instance is replaced (`pulumi up --replace`, or a ForceNew change), played
+ * by the executor: a blank host with the stack's key at the same address (as a new instance boots from its user
+ * data), then the node's rejoin step, replaced, whose `create` rebuilds the blank host in a serving group before the
+ * next instance could change; then the node's own steps (their triggers name the new instance) and the gates, which
+ * change nothing more. Ends with the group healthy (the gates check that).
  */
 export async function replaceAndRebuild(
   cluster: BoxCluster,
   plan: readonly PlanStep[],
   facts: ClusterFacts,
   state: StepState,
+  settings: StackSettings,
   index: number,
 ): Promise<Rebuilt> {
-  cluster.replace(index, "stack");
-  const started = Date.now();
-  const runs = await runPlan(plan, facts, cluster, { state });
-  const seconds = (Date.now() - started) / 1000;
-  const ran = runs.map((r) => r.step.id);
-  assert.deepEqual([...ran].sort(), stepsOfReplacedHost(plan, index).sort(), "the steps `pulumi up` runs");
+  const change = await applyHostChange(cluster, plan, facts, state, settings, { replace: [index] });
+  const ran = change.runs.map((r) => r.step.id);
+  const rejoin = `n${index}-host-rejoin`;
+  assert.deepEqual(
+    [...ran].sort(),
+    [...stepsOfReplacedHost(plan, index), rejoin].sort(),
+    "the steps `pulumi up` runs",
+  );
+  const rebuilt = change.runs.find((r) => r.step.id === rejoin);
+  assert.equal(rebuilt?.operation, "replace", "the rejoin step was replaced: its create ran");
   const configures = plan.filter((s) => s.node === index && s.action.endsWith("-configure")).map((s) => s.id);
   assert.ok(configures.length > 0);
   for (const id of configures) {
-    assert.ok(changedSteps(runs).includes(id), `${id} built the blank host`);
+    assert.ok(rebuilt?.result.stdout.includes(`[${id}] changed: `), `the rejoin step's rebuild ran ${id}`);
   }
-  return { ran, seconds };
+  return { ran, seconds: rebuilt?.result.seconds ?? 0 };
 }
 
 /** Compiles test/e2e/client/FailoverProbe.java against an unpacked broker distribution. */
@@ -476,29 +482,239 @@ export function unpackDist(tarball: string): string {
   return path.join(dir, top);
 }
 
-/**
- * Day 2, a setting that restarts hosts (a new instanceType): what `pulumi up` does, in the order components/hosts.ts
- * chains it. Node 1's instance stops and starts (here: a power-off and power-on), node 1's rejoin step waits until
- * its services are back in their groups, then node 2, and so on. `between` checks the group after each node, before
- * the next one goes down. Returns how long each node's rejoin step ran.
- */
-export async function rollHostRestarts(
-  cluster: BoxCluster,
+/** The cloud-config text the box's hosts stand for: only whether it changes matters (the box installs keys itself). */
+const BOX_USER_DATA = "#cloud-config (the stack's host key)";
+
+/** The group's instances as a run of the program declares them, for the executor (RunOptions.hosts). */
+export function boxHosts(
   settings: StackSettings,
+  run: Partial<HostsRun> = {},
+): HostsRun & { settings: StackSettings } {
+  return { instanceType: settings.instanceType, userData: BOX_USER_DATA, ...run, settings };
+}
+
+/** What a run that changed instances did, as the executor and a sampler saw it. */
+export interface HostChange {
+  /** The steps that ran (the rejoin steps among them), in the order they finished. */
+  readonly runs: StepRun[];
+  readonly instances: InstanceRun[];
+  /** The most hosts down at once. */
+  readonly mostDown: number;
+  /** Samples (one a second) in which no broker accepted clients, of all samples. */
+  readonly noMaster: number;
+  readonly samples: number;
+  /** For each node, whether a broker accepted clients right after its rejoin step finished. */
+  readonly servingAfter: Map<number, boolean>;
+  readonly seconds: number;
+}
+
+/**
+ * Day 2 with instances: the program run again with `change` (a new instance type, or instances to replace), played
+ * as `pulumi up` would under the providers' rules (executor.ts, provider-rules.ts): the instances change in node
+ * order, each after the previous node's rejoin step, and only what the rules say runs. `onHost` marks a client's
+ * fault as a host goes down. A sampler asks once a second whether a broker accepts clients.
+ */
+export async function applyHostChange(
+  cluster: BoxCluster,
+  plan: readonly PlanStep[],
   facts: ClusterFacts,
-  onDown: () => void,
-  between: (node: number) => Promise<void>,
-): Promise<number[]> {
-  const seconds: number[] = [];
-  for (const host of cluster.info.hosts) {
-    box("poweroff", String(host.index));
-    onDown();
-    box("poweron", String(host.index));
-    const [run] = await runPlan([hostRejoinStep(settings, host.index).step], facts, cluster);
-    seconds.push(run?.result.seconds ?? 0);
-    await between(host.index);
+  state: StepState,
+  settings: StackSettings,
+  change: Partial<HostsRun>,
+): Promise<HostChange> {
+  const info = cluster.info;
+  const port = masterPort(settings);
+  const down = new Set<number>();
+  let mostDown = 0;
+  const instances: InstanceRun[] = [];
+  const checks: Promise<void>[] = [];
+  const servingAfter = new Map<number, boolean>();
+  let sampling = true;
+  let samples = 0;
+  let noMaster = 0;
+  const sampler = (async () => {
+    while (sampling) {
+      const accepting = await brokersAccepting(info, port, info.hosts, 500);
+      samples++;
+      if (accepting.length === 0) {
+        noMaster++;
+      }
+      await sleep(1000);
+    }
+  })();
+  const started = Date.now();
+  let runs: StepRun[];
+  try {
+    runs = await runPlan(plan, facts, cluster, {
+      state,
+      plan,
+      hosts: boxHosts(settings, {
+        ...change,
+        onHost: (node, event) => {
+          if (event === "up") {
+            down.delete(node);
+          } else {
+            down.add(node);
+            mostDown = Math.max(mostDown, down.size);
+          }
+          change.onHost?.(node, event);
+        },
+        onInstance: (run) => instances.push(run),
+      }),
+      onStep: (run) => {
+        if (run.step.action === "host-rejoin") {
+          // Asked at once, not awaited: the next instance does not wait for this check, as it would not in Pulumi.
+          checks.push(
+            brokersAccepting(info, port).then((a) => {
+              servingAfter.set(run.step.node, a.length > 0);
+            }),
+          );
+        }
+      },
+    });
+  } finally {
+    sampling = false;
+    await sampler;
+    await Promise.all(checks);
   }
-  return seconds;
+  return {
+    runs,
+    instances,
+    mostDown,
+    noMaster,
+    samples,
+    servingAfter,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+/**
+ * What every instance change must show: node n's instance changed only after node n-1's rejoin step ended, every
+ * node's rejoin step ran its `create` (the provider replaces a Command whose triggers changed), never more than one
+ * host down, and a broker serving right after each node rejoined. Returns the rejoin steps' seconds by node.
+ */
+export function assertRolledOneAtATime(
+  change: HostChange,
+  nodes: readonly number[],
+  brokers = true,
+): number[] {
+  const rejoin = (n: number) => change.runs.find((r) => r.step.id === `n${n}-host-rejoin`);
+  for (const n of nodes) {
+    const run = rejoin(n);
+    assert.ok(run, `node ${n}'s rejoin step ran`);
+    assert.equal(run.operation, "replace", `node ${n}'s rejoin step was replaced (its create ran)`);
+    const instance = change.instances.find((i) => i.node === n);
+    assert.ok(instance && instance.action.kind !== "same", `node ${n}'s instance changed`);
+    const previous = n > 1 ? rejoin(n - 1) : undefined;
+    if (previous) {
+      assert.ok(
+        instance.startedAt >= (previous.endedAt ?? Infinity),
+        `node ${n}'s instance changed only after node ${n - 1}'s rejoin step ended`,
+      );
+    }
+    if (brokers) {
+      assert.equal(change.servingAfter.get(n), true, `a broker served right after node ${n} rejoined`);
+    }
+  }
+  assert.ok(change.mostDown <= 1, `never more than one host down (saw ${change.mostDown})`);
+  return nodes.map((n) => rejoin(n)?.result.seconds ?? 0);
+}
+
+/**
+ * Day 2, a new instanceType, played as `pulumi up` plays it: every node's instance stopped (`stop`: a clean shutdown
+ * as EC2's, or a silent power loss), kept down `downSeconds`, started, and its rejoin step's `create` run, one node
+ * after another; with brokers, a client sends on failoverUrl throughout and every acknowledged message is counted.
+ * Asserts the roll (assertRolledOneAtATime) and, with brokers, that nothing acknowledged was lost.
+ */
+export async function rollInstanceType(
+  cluster: BoxCluster,
+  plan: readonly PlanStep[],
+  facts: ClusterFacts,
+  state: StepState,
+  changed: StackSettings,
+  stop: "clean" | "power-loss",
+  figures: Figures,
+  classpath: string[] | undefined,
+): Promise<void> {
+  const nodes = cluster.nodes();
+  let change: HostChange | undefined;
+  const roll = (onDown: () => void) =>
+    applyHostChange(cluster, plan, facts, state, changed, {
+      stop,
+      downSeconds: 20,
+      onHost: (_node, event) => {
+        if (event !== "up") {
+          onDown();
+        }
+      },
+    }).then((c) => {
+      change = c;
+    });
+  const label = `instanceType → ${changed.instanceType} (${stop} stops)`;
+  let lost: number[] = [];
+  if (classpath === undefined) {
+    await roll(() => undefined);
+  } else {
+    const counted = await withCountingClient(changed, facts, classpath, figures, label, (probe) =>
+      roll(() => probe.fault()),
+    );
+    lost = counted.lost;
+  }
+  const done = change as HostChange;
+  const seconds = assertRolledOneAtATime(done, nodes, classpath !== undefined);
+  figures.add(
+    `${label}: nodes ${nodes.join(", ")} one at a time, each rejoin step's create ran (${seconds.map((t) => t.toFixed(1)).join(", ")} s), ` +
+      `at most ${done.mostDown} host down, no broker accepting in ${done.noMaster} of ${done.samples} samples, ` +
+      `${lost.length} acknowledged lost`,
+  );
+  assert.deepEqual(lost, [], `${label}: no acknowledged message lost`);
+}
+
+/**
+ * Day 2, several instances replaced in one update (`pulumi up --replace` on each, or a ForceNew change), played by
+ * the executor: each blank host is rebuilt by its rejoin step and back in its groups before the next instance is
+ * deleted; with brokers, a client sends throughout and every acknowledged message is counted.
+ */
+export async function replaceInstances(
+  cluster: BoxCluster,
+  plan: readonly PlanStep[],
+  facts: ClusterFacts,
+  state: StepState,
+  settings: StackSettings,
+  nodes: readonly number[],
+  figures: Figures,
+  classpath: string[] | undefined,
+): Promise<void> {
+  let change: HostChange | undefined;
+  const label = `instances of nodes ${nodes.join(" and ")} replaced in one update`;
+  const replace = (onDown: () => void) =>
+    applyHostChange(cluster, plan, facts, state, settings, {
+      replace: nodes,
+      onHost: (_node, event) => {
+        if (event === "replaced") {
+          onDown();
+        }
+      },
+    }).then((c) => {
+      change = c;
+    });
+  let lost: number[] = [];
+  if (classpath === undefined) {
+    await replace(() => undefined);
+  } else {
+    const counted = await withCountingClient(settings, facts, classpath, figures, label, (probe) =>
+      replace(() => probe.fault()),
+    );
+    lost = counted.lost;
+  }
+  const done = change as HostChange;
+  const seconds = assertRolledOneAtATime(done, nodes, classpath !== undefined);
+  figures.add(
+    `${label}: rebuilt one after the other by their rejoin steps (${seconds.map((t) => t.toFixed(1)).join(", ")} s), ` +
+      `at most ${done.mostDown} host down, no broker accepting in ${done.noMaster} of ${done.samples} samples, ` +
+      `${lost.length} acknowledged lost`,
+  );
+  assert.deepEqual(lost, [], `${label}: no acknowledged message lost`);
 }
 
 /**
