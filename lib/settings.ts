@@ -441,14 +441,12 @@ function readExposure(r: Reader): {
 /** The operator's SSH public key, set together with its private key or not at all. */
 function readSshPublicKey(r: Reader): string | undefined {
   const sshPublicKey = r.text("sshPublicKey");
-  if (
-    sshPublicKey !== undefined &&
-    !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+/.test(sshPublicKey)
-  ) {
+  // EC2 key pairs take RSA and ED25519 keys only (ImportKeyPair); an ECDSA key would fail at the key pair.
+  if (sshPublicKey !== undefined && !/^(ssh-ed25519|ssh-rsa) [A-Za-z0-9+/=]+/.test(sshPublicKey)) {
     r.problem(
       "sshPublicKey",
       sshPublicKey.slice(0, 20) + "…",
-      "an OpenSSH public key line (ssh-ed25519 AAAA…)",
+      "an OpenSSH public key line of an RSA or ED25519 key (ssh-ed25519 AAAA…, ssh-rsa AAAA…): EC2 key pairs take no other",
     );
   }
   if ((sshPublicKey === undefined) !== (r.text("sshPrivateKey") === undefined)) {

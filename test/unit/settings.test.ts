@@ -581,6 +581,20 @@ void describe("lib/settings parseSettings", () => {
       assert.equal(s.sshPublicKey, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI me@host");
     });
 
+    void it("refuses an ECDSA sshPublicKey, which EC2 key pairs do not take, and accepts RSA", () => {
+      assertRefused(
+        { sshPublicKey: "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY me@host", sshPrivateKey: "k" },
+        "sshPublicKey",
+        "ecdsa-sha2-nistp256 …",
+        "RSA or ED25519",
+      );
+      const s = accepted({
+        sshPublicKey: "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ me@host",
+        sshPrivateKey: "k",
+      });
+      assert.equal(s.sshPublicKey, "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ me@host");
+    });
+
     void it("refuses a typo of a known key without repeating its value (it may be a secret)", () => {
       const problems = problemsOf({ sshPrivatekey: "-----BEGIN OPENSSH PRIVATE KEY----- s3cr3t" });
       const line = problems.find((p) => p.startsWith("sshPrivatekey: not a setting of this stack"));
