@@ -35,7 +35,6 @@ import {
   pinnedSigner,
   probeRun,
   recordLines,
-  replaceAndRebuild,
   resetBox,
   standingBy,
   stopProbe,
@@ -44,6 +43,7 @@ import {
   withCountingClient,
   WORK,
 } from "../e2e/lib/cluster-box";
+import { replaceAndRebuild } from "../e2e/lib/host-changes";
 import { BoxCluster, runPlan, StepState } from "../e2e/lib/executor";
 import { goals, ModeFigures, renderGoals, renderTable, steadySend, SteadySend } from "./lib/figures";
 import { startSingleBroker, stopSingleBroker } from "./lib/single-broker";

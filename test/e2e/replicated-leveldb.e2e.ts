@@ -27,18 +27,15 @@ import {
   pinnedSigner,
   closeSigners,
   publishTampered,
-  replaceAndRebuild,
   standingBy,
   zookeeperMode,
   resetBox,
   unpackDist,
-  boxHosts,
-  replaceInstances,
-  rollInstanceType,
   theMaster,
   withCountingClient,
   WORK,
 } from "./lib/cluster-box";
+import { boxHosts, replaceAndRebuild, replaceInstances, rollInstanceType } from "./lib/host-changes";
 import { assertTlsOnMaster } from "./lib/tls-checks";
 import { masterPort, tlsOn } from "../../lib/tls";
 import { BoxCluster, runPlan, StepFailed, StepState } from "./lib/executor";

@@ -30,17 +30,14 @@ import {
   pinnedSigner,
   portOpen,
   closeSigners,
-  replaceAndRebuild,
   standingBy,
   resetBox,
   unpackDist,
-  boxHosts,
-  replaceInstances,
-  rollInstanceType,
   theMaster,
   withCountingClient,
   WORK,
 } from "./lib/cluster-box";
+import { boxHosts, replaceAndRebuild, replaceInstances, rollInstanceType } from "./lib/host-changes";
 import { assertTlsOnMaster } from "./lib/tls-checks";
 import { masterPort, tlsOn } from "../../lib/tls";
 import { BoxCluster, runPlan, StepState } from "./lib/executor";
