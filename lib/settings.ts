@@ -26,6 +26,7 @@ import {
   artifactFileName,
   checkActiveMqVersion,
   checkZookeeperVersion,
+  parseVersion,
   DEFAULT_KAHADB_ACTIVEMQ_VERSION,
   DEFAULT_LEVELDB_ACTIVEMQ_VERSION,
   DEFAULT_ZOOKEEPER_VERSION,
@@ -124,6 +125,11 @@ export interface StackSettings {
   };
   /** Test harnesses only: accept an ActiveMQ version outside the supported list. Never in a real stack. */
   readonly testOnlyAllowUnsupportedActiveMq: boolean;
+  /**
+   * Test harnesses only: accept a ZooKeeper version below the advisory floors (the cluster-in-a-box builds its
+   * ZooKeeper from Debian's 3.8.0). Never in a real stack.
+   */
+  readonly testOnlyAllowUnsupportedZookeeper: boolean;
   /** Test harnesses only: accept http:// artifact URLs (their mirrors have no certificate). Never in a real stack. */
   readonly testOnlyAllowPlainHttp: boolean;
   readonly tags: Readonly<Record<string, string>>;
@@ -222,6 +228,7 @@ export const SETTING_NAMES = [
   "failoverConnectionTimeoutMs",
   "failoverMaxInactivityMs",
   "testOnlyAllowUnsupportedActiveMq",
+  "testOnlyAllowUnsupportedZookeeper",
   "testOnlyAllowPlainHttp",
   "tags",
 ] as const;
@@ -277,7 +284,14 @@ export function parseSettings(raw: RawSettings): StackSettings {
   // replicated-leveldb always needs the ensemble (the brokers elect their master through it); in shared-kahadb
   // it is optional, for other users of ZooKeeper.
   const zookeeperDeploy = r.bool("zookeeperDeploy", false) || haMode === "replicated-leveldb";
-  const zookeeperVersion = r.version("zookeeperVersion", DEFAULT_ZOOKEEPER_VERSION, checkZookeeperVersion);
+  const testOnlyAllowUnsupportedZookeeper = r.bool("testOnlyAllowUnsupportedZookeeper", false);
+  const zookeeperVersion = r.version("zookeeperVersion", DEFAULT_ZOOKEEPER_VERSION, (v) =>
+    testOnlyAllowUnsupportedZookeeper
+      ? parseVersion(v) === undefined
+        ? "a release number (x.y.z)"
+        : undefined
+      : checkZookeeperVersion(v),
+  );
   const zookeeperHeapMb = r.int("zookeeperHeapMb", 512, { min: 128, max: 65536 });
   const brokerHeapMb = r.int("brokerHeapMb", 1024, { min: 256, max: 65536 });
   checkHeapsFit(r, instanceType, hostMemoryMiB, brokerHeapMb, zookeeperDeploy ? zookeeperHeapMb : undefined);
@@ -359,6 +373,7 @@ export function parseSettings(raw: RawSettings): StackSettings {
       maxInactivityMs: r.int("failoverMaxInactivityMs", 2000, { min: 1000, max: 600000 }),
     },
     testOnlyAllowUnsupportedActiveMq,
+    testOnlyAllowUnsupportedZookeeper,
     testOnlyAllowPlainHttp,
     tags: checkTags(r, r.tags("tags")),
   };

@@ -13,13 +13,14 @@ export const LEVELDB_ACTIVEMQ_VERSIONS = ["5.16.7", "5.16.8"] as const;
 export const DEFAULT_LEVELDB_ACTIVEMQ_VERSION = "5.16.8";
 
 /**
- * Shared KahaDB runs on a supported line, from its first release without an advisory rated "important": 5.19.9
- * on 5.19. (5.19.4 closed CVE-2026-34197, Jolokia code execution, and CVE-2026-39304, but the releases before
- * 5.19.9 still have advisories rated important.) 6.x is not offered yet: see ACTIVEMQ_6_REFUSAL.
+ * Shared KahaDB runs on a supported line, from its first release past every published advisory: 5.19.11 on 5.19,
+ * which fixes CVE-2026-74761. (5.19.4 closed CVE-2026-34197, Jolokia code execution, and CVE-2026-39304; 5.19.9 the
+ * rest rated important.) 6.x is not offered yet: see ACTIVEMQ_6_REFUSAL.
  */
 export const SUPPORTED_ACTIVEMQ_FLOORS: readonly { line: string; floor: string }[] = [
-  { line: "5.19", floor: "5.19.9" },
+  { line: "5.19", floor: "5.19.11" },
 ];
+export const ACTIVEMQ_FLOOR_ADVISORY = "releases before 5.19.11 have CVE-2026-74761";
 
 /**
  * Why 6.x is refused for now. Its web console runs on Jetty 11, whose configuration differs from the 5.x
@@ -31,11 +32,21 @@ export const ACTIVEMQ_6_REFUSAL =
   "(the 5.x jetty.xml stops a 6.x broker when the console is on), and 6.x has not run in the project's " +
   "cluster-in-a-box";
 
-export const DEFAULT_KAHADB_ACTIVEMQ_VERSION = "5.19.9";
+export const DEFAULT_KAHADB_ACTIVEMQ_VERSION = "5.19.11";
 
-/** ZooKeeper lines still maintained upstream: 3.8 ("stable") and 3.9 ("current"). */
-export const ZOOKEEPER_LINES = ["3.8", "3.9"] as const;
-export const DEFAULT_ZOOKEEPER_VERSION = "3.8.6";
+/**
+ * ZooKeeper lines still maintained upstream, 3.8 ("stable") and 3.9 ("current"), each from its first release past
+ * the advisories of 2026-09-15: 3.8.7 and 3.9.6 fix five that affect every earlier 3.8.x and 3.9.x, among them
+ * CVE-2026-79993 (critical: the deleteContainer opcode skips session and ACL checks, so any client that reaches the
+ * client port can delete znodes).
+ */
+export const ZOOKEEPER_FLOORS: readonly { line: string; floor: string }[] = [
+  { line: "3.8", floor: "3.8.7" },
+  { line: "3.9", floor: "3.9.6" },
+];
+export const ZOOKEEPER_FLOOR_ADVISORY =
+  "earlier releases have CVE-2026-79993 (critical: deleteContainer skips session and ACL checks) and four more advisories";
+export const DEFAULT_ZOOKEEPER_VERSION = "3.8.7";
 
 export function parseVersion(text: string): number[] | undefined {
   return /^\d+\.\d+\.\d+$/.test(text) ? text.split(".").map(Number) : undefined;
@@ -60,25 +71,32 @@ export function checkActiveMqVersion(mode: HaMode, version: string): string | un
           `older 5.16.x releases have CVE-2023-46604)`;
   }
   const v = parseVersion(version);
-  const allowed = `5.19.x from 5.19.9 (older releases have advisories rated important)`;
+  const allowed = `5.19.x from 5.19.11 (${ACTIVEMQ_FLOOR_ADVISORY}, and older ones more)`;
   if (!v) {
     return allowed;
   }
   if (v[0] === 6) {
     return `${allowed}; ${ACTIVEMQ_6_REFUSAL}`;
   }
-  const ok = SUPPORTED_ACTIVEMQ_FLOORS.some(({ line, floor }) => {
-    const lineParts = line.split(".").map(Number);
-    const sameLine = lineParts.every((part, i) => v[i] === part);
-    return sameLine && compareVersions(v, parseVersion(floor) as number[]) >= 0;
-  });
-  return ok ? undefined : allowed;
+  return atOrAboveFloor(v, SUPPORTED_ACTIVEMQ_FLOORS) ? undefined : allowed;
 }
 
 export function checkZookeeperVersion(version: string): string | undefined {
   const v = parseVersion(version);
-  const ok = v !== undefined && (ZOOKEEPER_LINES as readonly string[]).includes(`${v[0]}.${v[1]}`);
-  return ok ? undefined : `a 3.8.x or 3.9.x release (the lines ZooKeeper still maintains)`;
+  return v !== undefined && atOrAboveFloor(v, ZOOKEEPER_FLOORS)
+    ? undefined
+    : `3.8.x from 3.8.7 or 3.9.x from 3.9.6 (${ZOOKEEPER_FLOOR_ADVISORY})`;
+}
+
+/** Whether version `v` is on one of the lines, at or above its floor. */
+function atOrAboveFloor(v: number[], floors: readonly { line: string; floor: string }[]): boolean {
+  return floors.some(({ line, floor }) => {
+    const sameLine = line
+      .split(".")
+      .map(Number)
+      .every((part, i) => v[i] === part);
+    return sameLine && compareVersions(v, parseVersion(floor) as number[]) >= 0;
+  });
 }
 
 export type Product = "zookeeper" | "activemq";

@@ -18,6 +18,7 @@ import {
   DEBIAN_ACTIVEMQ,
   debianActiveMqSettings,
   DEBIAN_ZOOKEEPER,
+  debianZookeeperSettings,
   publishDebianActiveMq,
   publishDebianZookeeper,
   publishLevelDbDistribution,
@@ -97,7 +98,7 @@ function modes(): BenchMode[] {
         delete process.env.BOX_SHARED_MOUNT;
         publishDebianZookeeper();
         publishLevelDbDistribution(levelDb);
-        return { zookeeperVersion: DEBIAN_ZOOKEEPER, activemqVersion: levelDb.version, ...pinnedSigner() };
+        return { ...debianZookeeperSettings(), activemqVersion: levelDb.version, ...pinnedSigner() };
       },
       // initLimit only bounds a follower's first sync with a new leader: a change of it restarts every ZooKeeper
       // and alters nothing else the rounds meet.

@@ -11,7 +11,7 @@ import { SHARED_STORE } from "../../lib/layout";
 import { RawSettings } from "../../lib/settings";
 import { masterPort } from "../../lib/tls";
 import {
-  DEBIAN_ZOOKEEPER,
+  debianZookeeperSettings,
   debianActiveMqSettings,
   publishDebianActiveMq,
   publishDebianZookeeper,
@@ -85,7 +85,7 @@ const MODES: Mode[] = [
       publishLevelDbDistribution(levelDb!);
       return levelDb!.tarball;
     },
-    settings: () => ({ zookeeperVersion: DEBIAN_ZOOKEEPER, activemqVersion: levelDb!.version }),
+    settings: () => ({ ...debianZookeeperSettings(), activemqVersion: levelDb!.version }),
     noLoss: false,
   },
 ];

@@ -41,6 +41,7 @@ import { masterPort, tlsOn } from "../../lib/tls";
 import { BoxCluster, runPlan, StepFailed, StepState } from "./lib/executor";
 import {
   DEBIAN_ZOOKEEPER,
+  debianZookeeperSettings,
   LevelDbDistribution,
   publishDebianZookeeper,
   publishLevelDbDistribution,
@@ -102,7 +103,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
       publishLevelDbDistribution(levelDb);
     }
     rawSettings = {
-      zookeeperVersion: ZOOKEEPER_VERSION,
+      ...debianZookeeperSettings(),
       ...(amqVersion ? { activemqVersion: amqVersion } : {}),
       ...pinnedSigner(),
       ...extraSettings(),

@@ -194,7 +194,7 @@ describe("dayTwo checkChange: allowed (rolls one host at a time, or changes in p
     ["brokerHeapMb", {}, { brokerHeapMb: "1536" }],
     ["zookeeperHeapMb", {}, { zookeeperHeapMb: "384" }],
     ["activemqVersion within replicated-leveldb", {}, { activemqVersion: "5.16.7" }],
-    ["zookeeperVersion", {}, { zookeeperVersion: "3.9.4" }],
+    ["zookeeperVersion", {}, { zookeeperVersion: "3.9.6" }],
     [
       "zookeeperTickTimeMs, initLimit, syncLimit",
       {},
@@ -236,7 +236,7 @@ describe("dayTwo checkChange: allowed (rolls one host at a time, or changes in p
     [
       "activemqVersion within shared-kahadb",
       { haMode: "shared-kahadb" },
-      { haMode: "shared-kahadb", activemqVersion: "5.19.10" },
+      { haMode: "shared-kahadb", activemqVersion: "5.19.12" },
     ],
     [
       "lockKeepAlivePeriodMs",

@@ -185,9 +185,9 @@ describe("lib/plan buildPlan", () => {
     const zk = (plan.find((s) => s.id === "n1-zookeeper-install") as PlanStep).input(factsFor(3)).inputs;
     assert.deepEqual(zk, {
       RELEASE_URL:
-        "https://mirror.example/apache/zookeeper/zookeeper-3.8.6/apache-zookeeper-3.8.6-bin.tar.gz",
+        "https://mirror.example/apache/zookeeper/zookeeper-3.8.7/apache-zookeeper-3.8.7-bin.tar.gz",
       RELEASE_SHA512: pin,
-      RELEASE_HOME: "/opt/apache-zookeeper-3.8.6-bin",
+      RELEASE_HOME: "/opt/apache-zookeeper-3.8.7-bin",
       RELEASE_LINK: "/opt/zookeeper",
       RELEASE_KEYS_URL: "https://mirror.example/apache/zookeeper/KEYS",
       RELEASE_SIGNERS: "3F7A1D16FA4217B1DC75E1C9FFE35B7F15DFA1BA,AF3D175EC05DB249738D01AC8D8C3C3ED0B02E66",

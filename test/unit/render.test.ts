@@ -631,7 +631,7 @@ void describe("lib/render/services", () => {
     assert.ok(!env.includes("--add-opens"));
     assert.ok(!env.includes("zookeeper.sasl"));
     assert.ok(env.split("\n").includes('ACTIVEMQ_SUNJMX_START=""'));
-    assert.ok(env.split("\n").includes('ACTIVEMQ_HOME="/opt/apache-activemq-5.19.9"'));
+    assert.ok(env.split("\n").includes('ACTIVEMQ_HOME="/opt/apache-activemq-5.19.11"'));
   });
 
   void it("both units log to the journal, under their own identifier, and to no file", () => {
@@ -649,12 +649,12 @@ void describe("lib/render/services", () => {
   });
 
   void it("the ZooKeeper unit runs the configured version's server with its heap", () => {
-    const unit = renderZookeeperUnit(settingsOf({ zookeeperVersion: "3.9.5", zookeeperHeapMb: "768" }));
+    const unit = renderZookeeperUnit(settingsOf({ zookeeperVersion: "3.9.6", zookeeperHeapMb: "768" }));
     const exec = unitValues(unit, "ExecStart");
     assert.equal(exec.length, 1);
     assert.ok(exec[0]?.includes("-Xms768m -Xmx768m"), exec[0]);
     assert.ok(
-      exec[0]?.includes('"/opt/apache-zookeeper-3.9.5-bin/lib/*:/opt/apache-zookeeper-3.9.5-bin/conf"'),
+      exec[0]?.includes('"/opt/apache-zookeeper-3.9.6-bin/lib/*:/opt/apache-zookeeper-3.9.6-bin/conf"'),
       exec[0],
     );
     assert.ok(

@@ -37,6 +37,14 @@ export function debianActiveMqSettings(): Record<string, string> {
   };
 }
 
+/**
+ * The settings that run the ZooKeeper built from Debian's packages: 3.8.0, below the advisory floors (3.8.7 and
+ * 3.9.6, lib/versions.ts), which Debian 12 does not reach; admitted by the test-only setting.
+ */
+export function debianZookeeperSettings(): Record<string, string> {
+  return { zookeeperVersion: DEBIAN_ZOOKEEPER, testOnlyAllowUnsupportedZookeeper: "true" };
+}
+
 /** Builds ZooKeeper from Debian's packages and publishes it; returns the tarball on the mirror. */
 export function publishDebianZookeeper(): string {
   runBuildScript("test/e2e/box/build-zookeeper-artifact.sh", path.join(WORK, "built"));
