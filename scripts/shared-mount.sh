@@ -18,8 +18,15 @@ if ((${#CHANGED_FILES[@]} > 0)); then
   systemctl daemon-reload
 fi
 systemctl enable --quiet "$unit"
+mount_once() {
+  systemctl reset-failed "$unit" 2>/dev/null || true
+  systemctl start "$unit"
+}
 if ! mountpoint -q "$mount_point"; then
-  systemctl start "$unit" || die "cannot mount the shared store at $mount_point: $(systemctl status --no-pager "$unit" 2>&1 | tail -n 5)"
+  # A new mount target's DNS name resolves some time after AWS reports it available, and NFS may refuse at first:
+  # the mount is tried again every 10 s for 5 minutes (each try bounded by the mount unit's own timeout).
+  retry_every "${MOUNT_RETRY_SECONDS:-300}" 10 "mounting $mount_point" mount_once ||
+    die "cannot mount the shared store at $mount_point: $(systemctl status --no-pager "$unit" 2>&1 | tail -n 5)"
   log_change "mounted $mount_point"
 elif ((${#CHANGED_FILES[@]} > 0)); then
   # Remounting under a running broker would pull its store away; new options apply at the next boot.

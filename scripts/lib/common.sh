@@ -37,6 +37,20 @@ wait_until() {
   done
 }
 
+# retry_every SECONDS PAUSE WHAT COMMAND...: runs COMMAND until it succeeds, PAUSE seconds between tries, and
+# fails after SECONDS; each failed try is logged as WHAT.
+retry_every() {
+  local deadline=$((SECONDS + $1)) pause=$2 what=$3
+  shift 3
+  until "$@"; do
+    if ((SECONDS >= deadline)); then
+      return 1
+    fi
+    log "$what failed; trying again in $pause s"
+    sleep "$pause"
+  done
+}
+
 # ensure_system_user NAME HOME: a locked system account with its own group and no login shell.
 ensure_system_user() {
   local name=$1 home=$2
@@ -96,13 +110,26 @@ fetch() {
 }
 
 # apt_install PACKAGE...: installs OS packages, bounded: 5 minutes for dpkg's lock (cloud-init's own upgrades may
-# hold it), 30 s per stalled connection, 15 minutes in all.
-apt_install() {
-  local options=(-o DPkg::Lock::Timeout=300 -o Acquire::http::Timeout=30 -o Acquire::Retries=3 -q)
-  timeout 900 apt-get "${options[@]}" update || die "apt-get update failed or took over 15 minutes"
+# hold it), 30 s per stalled connection, three tries of the package lists, 15 minutes for each command. Steps of one
+# host run at once (the JDK and the shared mount, say), and apt's lists lock does not wait the way dpkg's does
+# (DPkg::Lock::Timeout covers dpkg only): so every apt run of the steps takes APT_LOCK first, waiting up to 15 minutes.
+APT_LOCK=${APT_LOCK:-/run/lock/amq-provision-apt.lock}
+APT_RETRY_SECONDS=${APT_RETRY_SECONDS:-10}
+apt_install() (
+  local options=(-o DPkg::Lock::Timeout=300 -o Acquire::http::Timeout=30 -o Acquire::Retries=3 -q) attempt
+  exec {lock}>"$APT_LOCK"
+  flock -w 900 "$lock" || die "another step of this host held the apt lock ($APT_LOCK) for over 15 minutes"
+  for attempt in 1 2 3; do
+    if timeout 900 apt-get "${options[@]}" update; then
+      break
+    fi
+    ((attempt < 3)) || die "apt-get update failed 3 times, or took over 15 minutes"
+    log "apt-get update failed (try $attempt of 3); trying again in $((attempt * APT_RETRY_SECONDS)) s"
+    sleep $((attempt * APT_RETRY_SECONDS))
+  done
   timeout 900 apt-get "${options[@]}" install -y --no-install-recommends "$@" ||
     die "installing $* failed or took over 15 minutes"
-}
+)
 
 # checksum_from_file FILE: the hex digest in an Apache .sha512/.sha1 file. Accepts "HEX  name", "HEX", and
 # gpg's "name: HEX HEX ..." layout (upper case, split in groups).

@@ -56,6 +56,62 @@ void describe("scripts/lib/common.sh", () => {
     }
   });
 
+  void describe("apt_install", () => {
+    void it("serializes the host's apt runs on one lock and tries the package lists again when they fail", () => {
+      // A stand-in apt-get on PATH: logs each call's start and end (1 s apart); the first `update` fails.
+      const bin = path.join(dir, "apt-bin");
+      mkdirSync(bin, { recursive: true });
+      const log = path.join(dir, "apt.log");
+      const failedOnce = path.join(dir, "apt-failed-once");
+      writeFileSync(
+        path.join(bin, "apt-get"),
+        "#!/usr/bin/env bash\n" +
+          'cmd=""; for a in "$@"; do case "$a" in update|install) cmd=$a;; esac; done\n' +
+          'echo "start $cmd $$" >>"$APT_LOG"; sleep 1; echo "end $cmd $$" >>"$APT_LOG"\n' +
+          'if [[ $cmd == update && ! -e "$FAILED_ONCE" ]]; then touch "$FAILED_ONCE"; exit 100; fi\n',
+      );
+      chmodSync(path.join(bin, "apt-get"), 0o755);
+      const r = bash("apt_install one & apt_install two & wait -n; wait -n", [], {
+        PATH: `${bin}:${process.env.PATH ?? ""}`,
+        APT_LOG: log,
+        FAILED_ONCE: failedOnce,
+        APT_LOCK: path.join(dir, "apt.lock"),
+        APT_RETRY_SECONDS: "0",
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /apt-get update failed \(try 1 of 3\)/);
+      const lines = readFileSync(log, "utf8").trim().split("\n");
+      // Never two calls at once: every start is followed by its own end.
+      for (let i = 0; i < lines.length; i += 2) {
+        const [start, end] = [lines[i] ?? "", lines[i + 1] ?? ""];
+        assert.equal(end, start.replace(/^start/, "end"), lines.join("\n"));
+      }
+      assert.deepEqual(
+        lines.filter((l) => l.startsWith("start")).map((l) => l.split(" ")[1]),
+        ["update", "update", "install", "update", "install"],
+      );
+    });
+  });
+
+  void describe("retry_every", () => {
+    void it("tries again until the command succeeds, logging each failure", () => {
+      const marker = path.join(dir, "retry-count");
+      const r = bash(
+        `attempt() { n=$(( $(cat "$1" 2>/dev/null || echo 0) + 1 )); echo "$n" >"$1"; ((n >= 3)); }; retry_every 30 0 "the try" attempt "$1"`,
+        [marker],
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(readFileSync(marker, "utf8").trim(), "3");
+      assert.equal((r.stdout.match(/the try failed; trying again in 0 s/g) ?? []).length, 2);
+    });
+
+    void it("gives up after its bound", () => {
+      const r = bash("retry_every 1 1 'the try' false || echo gave-up");
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /gave-up$/m);
+    });
+  });
+
   void describe("require_inputs", () => {
     void it("passes when every named input is set, an empty one included", () => {
       const r = bash("require_inputs A B && echo ok", [], { A: "1", B: "" });
