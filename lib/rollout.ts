@@ -8,8 +8,8 @@
 // user data and id. pulumi-command replaces a Command whose triggers change (provider/pkg/provider/common/
 // inputs.go: `Triggers … provider:"replaceOnChanges"`), and a replacement runs `create`, never `update`
 // (remote/commandController.go): so the rejoin step's `create` is what waits. It waits until node n-1 is back in
-// its groups and, in replicated-leveldb, caught up with the master; on a blank host in a group that serves, until
-// the host has been rebuilt (its provisioning steps run beside it, triggered by the new instance id) and caught up.
+// its groups and, in replicated-leveldb, caught up with the master; a blank host in a group that serves it first
+// rebuilds.
 // The rebuild runs inside the rejoin step: the step carries the node's own plan steps and runs them in order, since
 // under Pulumi the node's provisioning Commands cannot finish before the next instance is registered (the gates and
 // the rolling order reference every instance). Only a blank host in a group where nothing serves yet (a first

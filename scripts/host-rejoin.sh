@@ -43,18 +43,15 @@ group_serves_elsewhere() {
 blank() { ! installed activemq.service && ! installed zookeeper.service; }
 zookeeper_member() { [[ "$(zk_mode 127.0.0.1 "$client_port")" =~ ^(leader|follower|standalone)$ ]]; }
 broker_member() { [[ "$(broker_role "$mode" "$broker_port" "$replication")" =~ ^(master|slave)$ ]]; }
-# A replicated slave has every acknowledged message only once it logged "Slave has now caught up"
-# (SlaveLevelDBStore) since it last became a slave ("Slave started", MasterElector), in this run of the service.
+# A replicated slave is caught up once its log of this run of the service says so (slave_caught_up).
 caught_up() {
-  local role invocation last
+  local role invocation
   role=$(broker_role "$mode" "$broker_port" "$replication")
   [[ "$role" == master ]] && return 0
   [[ "$role" == slave ]] || return 1
   invocation=$(systemctl show -p InvocationID --value activemq.service)
   [[ -n "$invocation" ]] || return 1
-  last=$(journalctl -q -o cat "_SYSTEMD_INVOCATION_ID=$invocation" 2>/dev/null |
-    grep -E 'Slave started|Slave has now caught up' | tail -n 1 || true)
-  [[ "$last" == *"caught up"* ]]
+  journalctl -q -o cat "_SYSTEMD_INVOCATION_ID=$invocation" 2>/dev/null | slave_caught_up
 }
 
 # Asked first: on a first deployment this step runs beside the node's own provisioning, and a half-built host must

@@ -240,6 +240,15 @@ zk_mode() {
     sed -n 's/^Mode: //p' || true
 }
 
+# slave_caught_up: reads a replicated broker's log (one run of it) on stdin; succeeds when its state transfer from
+# the master finished after it last became a slave. 5.16.x logs "Attached" there (SlaveLevelDBStore, where it sets
+# caughtUp), earlier releases "Slave has now caught up"; "Slave started" (MasterElector) begins another transfer.
+slave_caught_up() {
+  local last
+  last=$(grep -E 'Slave started|[|] Attached *$|Slave has now caught up' | tail -n 1 || true)
+  [[ -n "$last" && "$last" != *"Slave started"* ]]
+}
+
 # Restarts that wait for the rest of the group: the leader or master of a group is restarted last.
 defer_restart() {
   install -d -m 0700 "$PROVISION_STATE_DIR"

@@ -112,6 +112,32 @@ void describe("scripts/lib/common.sh", () => {
     });
   });
 
+  void describe("slave_caught_up", () => {
+    // As a 5.16.8 slave logged them in the cluster-in-a-box (journal, -o cat).
+    const attaching = [
+      " INFO | Using the pure java LevelDB implementation.",
+      " INFO | Attaching to master: tcp://10.88.0.11:61619",
+      " INFO | Slave started",
+      " INFO | Slave requested: 0000000000005ef7.index/000005.sst",
+      " INFO | Attaching... Downloaded 26.70/26.70 kb and 6/6 files",
+    ];
+    const caughtUp = (lines: string[]) => bash('slave_caught_up <<<"$1"', [lines.join("\n")]).status === 0;
+
+    void it("waits while the transfer runs, and is satisfied once the slave says Attached", () => {
+      assert.equal(caughtUp(attaching), false);
+      assert.equal(caughtUp([...attaching, " INFO | Attached"]), true);
+    });
+
+    void it("starts over when the broker becomes a slave again (a new master), and knows the older wording", () => {
+      assert.equal(
+        caughtUp([...attaching, " INFO | Attached", " INFO | Slave stopped", " INFO | Slave started"]),
+        false,
+      );
+      assert.equal(caughtUp([" INFO | Slave started", " INFO | Slave has now caught up"]), true);
+      assert.equal(caughtUp([]), false);
+    });
+  });
+
   void describe("require_inputs", () => {
     void it("passes when every named input is set, an empty one included", () => {
       const r = bash("require_inputs A B && echo ok", [], { A: "1", B: "" });
