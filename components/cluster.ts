@@ -76,7 +76,11 @@ export class ActiveMqCluster extends pulumi.ComponentResource {
     const s = args.settings;
     const tags = { ...s.tags, "activemq-ha:cluster": name, stack: pulumi.getStack() };
 
-    const network = new ClusterNetwork(name, { network: s.network, tags }, parent);
+    const network = new ClusterNetwork(
+      name,
+      { network: s.network, instanceType: s.instanceType, tags },
+      parent,
+    );
     // Membership only, no rules of its own: each group's security group lets the bridges in from it.
     const groupsSecurityGroup =
       s.groups > 1

@@ -204,9 +204,9 @@ export class HaGroup extends pulumi.ComponentResource {
               hostKey: h.hostKey,
               instanceId: h.instanceId,
               networkInterfaceId: h.networkInterfaceId,
-              // Its own instance only: a replaced node is rebuilt while the next node's instance still waits for
-              // this node's rejoin step, which waits for the rebuild (lib/rollout.ts).
-              instance: h.instance,
+              // Its own rejoin step only, never the hosts component: the next node's instance waits for this
+              // node's rejoin step, which rebuilds a replaced host by itself (lib/rollout.ts).
+              after: h.rejoin,
             },
           ]),
         ),

@@ -45,8 +45,11 @@ export interface NodeAddress {
 export interface HostInfo extends NodeAddress {
   readonly availabilityZone: pulumi.Output<string>;
   readonly instanceId: pulumi.Output<string>;
-  /** The instance itself: the node's provisioning waits for it (and only it, not the other nodes' chain). */
-  readonly instance: aws.ec2.Instance;
+  /**
+   * The node's rejoin step: the node's provisioning starts after it (and nothing else of the hosts), so a replaced
+   * host is rebuilt by the rejoin step alone, never by two runs at once.
+   */
+  readonly rejoin: command.remote.Command;
   readonly networkInterfaceId: pulumi.Output<string>;
 }
 
@@ -208,7 +211,7 @@ export class ClusterHosts extends pulumi.ComponentResource {
       return {
         availabilityZone: instance.availabilityZone,
         instanceId: instance.id,
-        instance,
+        rejoin: previousRejoin,
         networkInterfaceId: nic.id,
         ...address,
       };

@@ -1,12 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { carveSubnets } from "../lib/net";
-import { checkZoneCount, ZONES_USED } from "../lib/placement";
+import { checkZoneCount, checkZonesOffer, zonesOffering, ZONES_USED } from "../lib/placement";
 import { NetworkSettings } from "../lib/settings";
 
 export interface ClusterNetworkArgs {
   /** A dedicated VPC to create, or an existing VPC and subnets to use. */
   readonly network: NetworkSettings;
+  /** The hosts' instance type: subnets go only to zones that offer it, and existing ones are checked. */
+  readonly instanceType: string;
   readonly tags: Record<string, string>;
 }
 
@@ -26,6 +28,24 @@ export class ClusterNetwork extends pulumi.ComponentResource {
   constructor(name: string, args: ClusterNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("activemq-ha:network:ClusterNetwork", name, {}, opts);
     const parent = { parent: this };
+    const region = aws.getRegionOutput({}, parent);
+    // The zones of the region that offer the hosts' instance type.
+    const offering = aws.ec2
+      .getInstanceTypeOfferingsOutput(
+        {
+          locationType: "availability-zone",
+          filters: [{ name: "instance-type", values: [args.instanceType] }],
+        },
+        parent,
+      )
+      .apply((o) => o.locations);
+    // A subnet's id is handed on only once its zone is known to offer the type: no host is placed, or changed,
+    // in a zone where AWS would stop it and fail to change its type.
+    const checkedSubnetId = (id: pulumi.Output<string>, zone: pulumi.Output<string>) =>
+      pulumi.all([id, zone, offering, region.region]).apply(([subnetId, az, offers, regionName]) => {
+        checkZonesOffer([az], offers, args.instanceType, regionName);
+        return subnetId;
+      });
 
     if (args.network.kind === "existing") {
       const existing = args.network;
@@ -48,23 +68,28 @@ export class ClusterNetwork extends pulumi.ComponentResource {
         });
       this.vpcId = vpc.id;
       this.vpcCidr = vpc.cidrBlock;
-      this.subnetIds = subnets.map((s) => s.id);
       this.availabilityZones = subnets.map((_, i) => zones.apply((azs) => azs[i] as string));
+      this.subnetIds = subnets.map((s, i) =>
+        checkedSubnetId(s.id, this.availabilityZones[i] as pulumi.Output<string>),
+      );
     } else {
-      const region = aws.getRegionOutput({}, parent);
       const available = aws.getAvailabilityZonesOutput(
         // Local and Wavelength zones have their own quirks; regular zones only.
         { state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] },
         parent,
       );
-      const zoneNames = pulumi.all([available.names, region.region]).apply(([names, regionName]) => {
-        checkZoneCount(names, regionName);
-        return names.slice(0, ZONES_USED);
-      });
+      const vpcCidr = args.network.vpcCidr;
+      const zoneNames = pulumi
+        .all([available.names, offering, region.region])
+        .apply(([names, offers, regionName]) => {
+          checkZoneCount(names, regionName);
+          return zonesOffering(names, offers, args.instanceType, regionName);
+        });
       const vpc = new aws.ec2.Vpc(
         `${name}-vpc`,
         {
-          cidrBlock: args.network.vpcCidr,
+          // Waits for the zones: a region without three zones for the type fails before anything is created.
+          cidrBlock: zoneNames.apply(() => vpcCidr),
           enableDnsHostnames: true,
           enableDnsSupport: true,
           tags: { ...args.tags, Name: `${name}-vpc` },
@@ -97,7 +122,9 @@ export class ClusterNetwork extends pulumi.ComponentResource {
             mapPublicIpOnLaunch: false,
             tags: { ...args.tags, Name: `${name}-public-${i + 1}` },
           },
-          parent,
+          // A subnet stays in its zone: the choice of zones follows the instance type, and a new type must not move
+          // (replace) a running subnet with every host in it. checkedSubnetId refuses a type its zone lacks instead.
+          { ...parent, ignoreChanges: ["availabilityZone"] },
         );
         new aws.ec2.RouteTableAssociation(
           `${name}-public-${i + 1}`,
@@ -108,8 +135,8 @@ export class ClusterNetwork extends pulumi.ComponentResource {
       });
       this.vpcId = vpc.id;
       this.vpcCidr = vpc.cidrBlock;
-      this.subnetIds = subnets.map((s) => s.id);
       this.availabilityZones = subnets.map((s) => s.availabilityZone);
+      this.subnetIds = subnets.map((s) => checkedSubnetId(s.id, s.availabilityZone));
       this.internetGateway = gateway;
     }
 

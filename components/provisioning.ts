@@ -13,8 +13,8 @@ export interface ProvisionedHost {
   readonly hostKey: pulumi.Input<string>;
   readonly instanceId: pulumi.Input<string>;
   readonly networkInterfaceId: pulumi.Input<string>;
-  /** The node's instance: its first steps wait for it. */
-  readonly instance: pulumi.Resource;
+  /** What the node's first steps wait for: its rejoin step (components/hosts.ts), which follows its instance. */
+  readonly after: pulumi.Resource;
 }
 
 export interface ClusterProvisioningArgs {
@@ -107,9 +107,9 @@ export class ClusterProvisioning extends pulumi.ComponentResource {
           },
           {
             parent: this,
-            // Never the hosts component: it holds every node's rejoin step, and a replaced node's rejoin step waits
-            // for this node's steps to rebuild it.
-            dependsOn: step.dependsOn.length > 0 ? dependsOn : [host.instance, ...(args.dependsOn ?? [])],
+            // The node's own rejoin step, never the hosts component (which holds the other nodes' rejoin steps, each
+            // waiting for the instance before it).
+            dependsOn: step.dependsOn.length > 0 ? dependsOn : [host.after, ...(args.dependsOn ?? [])],
             // The step bounds itself on the host (lib/payload.ts); this outer bound adds the dials' worst case.
             customTimeouts: {
               create: `${step.timeoutMinutes + 5}m`,

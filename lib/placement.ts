@@ -22,3 +22,45 @@ export function checkZoneCount(available: readonly string[], region: string): vo
     );
   }
 }
+
+/**
+ * The zones a new VPC's subnets go to: the first ZONES_USED of the region's zones, in the region's order, that offer
+ * the instance type (EC2 offers a type in some zones of a region only; us-east-1 has such zones for t3 in some
+ * accounts). Throws, naming the type, the region and the zones that offer it, when fewer do.
+ */
+export function zonesOffering(
+  available: readonly string[],
+  offering: readonly string[],
+  instanceType: string,
+  region: string,
+): string[] {
+  const usable = available.filter((z) => offering.includes(z));
+  if (usable.length < ZONES_USED) {
+    throw new Error(
+      `instanceType: ${instanceType} is offered in ${usable.length} of region ${region}'s availability zones ` +
+        `(${usable.join(", ") || "none"}; the region has ${available.join(", ")}); this cluster needs ${ZONES_USED}. ` +
+        `Choose another instanceType or aws:region.`,
+    );
+  }
+  return usable.slice(0, ZONES_USED);
+}
+
+/**
+ * Refuses an instance type that a zone the hosts are in does not offer: AWS would stop the instance, fail to change
+ * its type and leave it stopped. Names the type, the zones without it and the ones with it.
+ */
+export function checkZonesOffer(
+  zones: readonly string[],
+  offering: readonly string[],
+  instanceType: string,
+  region: string,
+): void {
+  const lacking = zones.filter((z) => !offering.includes(z));
+  if (lacking.length > 0) {
+    throw new Error(
+      `instanceType: ${instanceType} is not offered in availability zone(s) ${lacking.join(", ")} of region ` +
+        `${region}, where the cluster's subnets are (it is offered in ${offering.join(", ") || "none"}); nothing was ` +
+        `changed. Choose a type offered in ${zones.join(", ")}.`,
+    );
+  }
+}

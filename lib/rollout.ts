@@ -12,7 +12,8 @@
 // rebuilds.
 // The rebuild runs inside the rejoin step: the step carries the node's own plan steps and runs them in order, since
 // under Pulumi the node's provisioning Commands cannot finish before the next instance is registered (the gates and
-// the rolling order reference every instance). Only a blank host in a group where nothing serves yet (a first
+// the rolling order reference every instance); the node's provisioning starts only after its rejoin step, so no two
+// runs ever configure one host at once. Only a blank host in a group where nothing serves yet (a first
 // deployment) has nothing to wait for. Pure.
 import { REMOTE_COMMAND } from "./payload";
 import { PlanStep, StepInput } from "./plan";

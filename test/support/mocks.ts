@@ -36,6 +36,8 @@ export interface RunOptions {
   readonly tlsNodeKeys?: string;
   /** The groups deployed before this run, as config.ts hands them to the cluster (default: the cluster's default). */
   readonly deployedGroups?: number;
+  /** Zones of AZS that do not offer the instance type (getInstanceTypeOfferings leaves them out). */
+  readonly zonesLacking?: readonly string[];
 }
 
 /** One mocked stack run: its resources, the dependencies each remote.Command was given, and the cluster. */
@@ -122,6 +124,15 @@ export async function runStack(
             return { names: AZS, zoneIds: AZS.map((z) => `id-${z}`) };
           case "aws:index/getRegion:getRegion":
             return { region: "eu-west-1", name: "eu-west-1", id: "eu-west-1" };
+          case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
+            const type = (args.inputs.filters as { values: string[] }[])[0]?.values[0] ?? "";
+            const locations = AZS.filter((z) => !(options.zonesLacking ?? []).includes(z));
+            return {
+              locations,
+              instanceTypes: locations.map(() => type),
+              locationTypes: locations.map(() => "availability-zone"),
+            };
+          }
           case "aws:ec2/getAmi:getAmi":
             return { id: "ami-0123456789abcdef0", name: "debian-12-amd64-20260101" };
           default:
@@ -140,7 +151,7 @@ export async function runStack(
     false;
   const registrations = recordRegistrations();
   const dependencies = new Map<string, string[]>();
-  /** The resource options that shape replacements, by resource name. */
+  /** The resource options that shape replacements, by resource name, and by `type::name`. */
   const options_ = new Map<string, { deleteBeforeReplace?: boolean; ignoreChanges?: string[] }>();
   const { ActiveMqCluster } = await import("../../components/cluster");
   const settings = parseSettings(raw);
@@ -157,12 +168,15 @@ export async function runStack(
       transformations: [
         (t) => {
           const custom = t.opts as pulumi.CustomResourceOptions;
-          options_.set(t.name, {
+          const shaping = {
             ...(custom.deleteBeforeReplace !== undefined
               ? { deleteBeforeReplace: custom.deleteBeforeReplace }
               : {}),
             ...(t.opts.ignoreChanges !== undefined ? { ignoreChanges: t.opts.ignoreChanges } : {}),
-          });
+          };
+          // By name (the last resource of that name wins) and, unambiguously, by type and name.
+          options_.set(t.name, shaping);
+          options_.set(`${t.type}::${t.name}`, shaping);
           if (t.type === "command:remote:Command" || t.type === "aws:ec2/instance:Instance") {
             const deps = (t.opts.dependsOn ?? []) as pulumi.Resource[];
             dependencies.set(

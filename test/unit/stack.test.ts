@@ -219,9 +219,13 @@ describe("stack (mocked): replicated-leveldb, defaults", () => {
           `${step.id} dependencies`,
         );
       } else {
-        // Its own instance only, never the hosts component: that holds every rejoin step, and a rejoin step may
-        // wait on this node (lib/rollout.ts).
-        assert.deepEqual(deps, [`amq-node-${step.node}`], `${step.id} waits for its own instance`);
+        // Its own rejoin step only, never the hosts component: a replaced host is rebuilt by that step alone
+        // (lib/rollout.ts), and the next node's instance waits for it.
+        assert.deepEqual(
+          deps,
+          [`amq-n${step.node}-host-rejoin`],
+          `${step.id} waits for its node's rejoin step`,
+        );
       }
     }
   });
@@ -229,6 +233,7 @@ describe("stack (mocked): replicated-leveldb, defaults", () => {
   it("makes no invoke it did not mock", () => {
     assert.deepEqual([...new Set(run.calls)].sort(), [
       "aws:ec2/getAmi:getAmi",
+      "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings",
       "aws:index/getAvailabilityZones:getAvailabilityZones",
       "aws:index/getRegion:getRegion",
     ]);
@@ -441,5 +446,26 @@ describe("stack (mocked): shared-kahadb", () => {
       openwire.map((r) => r.inputs.cidrIpv4),
       ["172.16.0.0/12"],
     );
+  });
+});
+
+describe("stack (mocked): zones that offer the instance type", () => {
+  it("places no subnet and no host in a zone that does not offer the type", async () => {
+    const run = await runStack({}, undefined, { zonesLacking: ["eu-west-1b"] });
+    const subnetZones = ofType(run.resources, "aws:ec2/subnet:Subnet").map((r) => r.inputs.availabilityZone);
+    assert.deepEqual(subnetZones, ["eu-west-1a", "eu-west-1c", "eu-west-1d"]);
+    assert.deepEqual(
+      run.outputs.nodes.map((n) => n.availabilityZone),
+      ["eu-west-1a", "eu-west-1c", "eu-west-1d"],
+    );
+  });
+
+  it("keeps a subnet in its zone when the choice of zones changes (a new type must not replace it)", async () => {
+    const run = await runStack({});
+    for (const n of [1, 2, 3]) {
+      assert.deepEqual(run.options.get(`aws:ec2/subnet:Subnet::amq-public-${n}`), {
+        ignoreChanges: ["availabilityZone"],
+      });
+    }
   });
 });

@@ -1,7 +1,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { checkZoneCount, spreadAcrossZones, ZONES_USED } from "../../lib/placement";
+import {
+  checkZoneCount,
+  checkZonesOffer,
+  spreadAcrossZones,
+  zonesOffering,
+  ZONES_USED,
+} from "../../lib/placement";
 import { parseSettings } from "../../lib/settings";
 import { failoverUrl, zookeeperConnect } from "../../lib/urls";
 
@@ -127,5 +133,35 @@ void describe("lib/placement", () => {
   void it("checkZoneCount accepts three or more zones", () => {
     assert.doesNotThrow(() => checkZoneCount(ZONES, "eu-west-1"));
     assert.doesNotThrow(() => checkZoneCount([...ZONES, "eu-west-1d"], "eu-west-1"));
+  });
+
+  void it("zonesOffering takes the region's first three zones that offer the type, in the region's order", () => {
+    const region = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e"];
+    const offering = ["us-east-1e", "us-east-1d", "us-east-1a", "us-east-1c"];
+    assert.deepStrictEqual(zonesOffering(region, offering, "t3.medium", "us-east-1"), [
+      "us-east-1a",
+      "us-east-1c",
+      "us-east-1d",
+    ]);
+  });
+
+  void it("zonesOffering refuses, naming the type, the region and the zones that offer it, when fewer than three do", () => {
+    assert.throws(
+      () => zonesOffering(ZONES, ["eu-west-1a", "eu-west-1c"], "m7a.large", "eu-west-1"),
+      (e: Error) =>
+        e.message.startsWith(
+          "instanceType: m7a.large is offered in 2 of region eu-west-1's availability zones",
+        ) &&
+        e.message.includes("(eu-west-1a, eu-west-1c;") &&
+        e.message.includes("Choose another instanceType or aws:region"),
+    );
+  });
+
+  void it("checkZonesOffer refuses a type that a zone of the cluster lacks, and passes one every zone offers", () => {
+    assert.doesNotThrow(() => checkZonesOffer(ZONES, [...ZONES, "eu-west-1d"], "t3.large", "eu-west-1"));
+    assert.throws(
+      () => checkZonesOffer(ZONES, ["eu-west-1a", "eu-west-1b", "eu-west-1d"], "t3.large", "eu-west-1"),
+      /^Error: instanceType: t3\.large is not offered in availability zone\(s\) eu-west-1c of region eu-west-1, where the cluster's subnets are .*nothing was changed/,
+    );
   });
 });

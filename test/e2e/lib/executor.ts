@@ -317,9 +317,9 @@ export async function runPlan(
     dependsOn: [
       ...step.dependsOn.filter((d) => stepIds.has(d)),
       // A step's triggers hold its hosts' instance ids, so it waits for those instances; a first step also
-      // waits for its own instance explicitly (components/provisioning.ts).
+      // waits for its node's rejoin step (components/provisioning.ts).
       ...(hosts ? step.hostTriggers.map(instanceId) : []),
-      ...(hosts && step.dependsOn.length === 0 ? [instanceId(step.node)] : []),
+      ...(hosts && step.dependsOn.length === 0 ? [`n${step.node}-host-rejoin`] : []),
     ],
     apply: () => {
       const payload = payloads.get(step.id) as string;
