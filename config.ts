@@ -13,6 +13,7 @@ import {
   previousDeployment,
   selfStackReferenceName,
 } from "./lib/dayTwo";
+import { elasticIpWarning } from "./lib/placement";
 import { Cidr, parseCidr, parseIpv4 } from "./lib/net";
 import { parseSettings, RawSettings, SettingsError, StackSettings } from "./lib/settings";
 
@@ -129,6 +130,19 @@ export async function loadConfig(): Promise<StackConfig> {
         `versions. This setting exists for test harnesses; never use it for a real stack.`,
     );
   }
+  if (settings.testOnlyAllowUnsupportedZookeeper) {
+    void pulumi.log.warn(
+      `testOnlyAllowUnsupportedZookeeper is set: ZooKeeper ${settings.zookeeper.version} may be below the advisory ` +
+        `floors. This setting exists for test harnesses; never use it for a real stack.`,
+    );
+  }
+  const deployedGroups = deployedGroupCount(previous, settings.groups);
+  const hostsBefore = previous.kind === "none" ? 0 : deployedGroups * settings.nodeCount;
+  const addresses = settings.groups * settings.nodeCount;
+  const quotaWarning = elasticIpWarning(addresses, addresses - hostsBefore);
+  if (quotaWarning !== undefined) {
+    void pulumi.log.warn(quotaWarning);
+  }
   const sshCidrs = settings.sshCidrs ?? [await lookupDeployerCidr()];
   const config = new pulumi.Config();
   const sshPrivateKey = config.getSecret("sshPrivateKey");
@@ -137,7 +151,7 @@ export async function loadConfig(): Promise<StackConfig> {
   return {
     settings,
     deployedSettings,
-    deployedGroups: deployedGroupCount(previous, settings.groups),
+    deployedGroups,
     sshCidrs,
     ...(sshPrivateKey !== undefined ? { sshPrivateKey } : {}),
     ...(tlsCaKey !== undefined ? { tlsCaKey } : {}),

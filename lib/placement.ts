@@ -64,3 +64,24 @@ export function checkZonesOffer(
     );
   }
 }
+
+/** EC2's default quota of Elastic IP addresses per region (Service Quotas code L-0263D0A3). */
+export const DEFAULT_ELASTIC_IP_QUOTA = 5;
+
+/**
+ * The warning for a stack that will hold more Elastic IPs than the default quota (one per host): without a raised
+ * quota the update fails part-way, at the sixth address, with AddressLimitExceeded. Undefined when it fits, or when
+ * the update adds no address.
+ */
+export function elasticIpWarning(total: number, added: number): string | undefined {
+  if (added <= 0 || total <= DEFAULT_ELASTIC_IP_QUOTA) {
+    return undefined;
+  }
+  return (
+    `this stack holds ${total} Elastic IP addresses (one per host; this update adds ${added}), more than the ` +
+    `default quota of ${DEFAULT_ELASTIC_IP_QUOTA} per region: unless this account's quota "EC2-VPC Elastic IPs" ` +
+    `(Service Quotas, code L-0263D0A3) leaves room for ${added} more, the update fails part-way with ` +
+    `AddressLimitExceeded. Check it with: aws service-quotas get-service-quota --service-code ec2 --quota-code ` +
+    `L-0263D0A3, and the addresses in use with: aws ec2 describe-addresses.`
+  );
+}

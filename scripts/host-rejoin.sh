@@ -2,7 +2,8 @@
 # Runs after AWS changed this node's instance (a stop and start for a new type or user data, or a replacement), and
 # on the first deployment; the next node's instance changes only once it succeeds (lib/rollout.ts). It waits until
 # the host is back in its groups: ZooKeeper a member of its ensemble, the broker master or slave and, in
-# replicated-leveldb, a slave caught up with its master, so that stopping the next host loses nothing. A blank host
+# replicated-leveldb, a slave caught up with its master, and a master serving the group, so that stopping the next
+# host loses nothing. A blank host
 # in a group that serves is a replacement: it first rebuilds the host by running the node's own plan steps, whose
 # payloads are this step's files (REBUILD_STEPS names them in order). When nothing else in the group serves (a first
 # deployment) there is nothing to wait for.
@@ -25,21 +26,32 @@ case "$state" in
 esac
 
 installed() { systemctl cat "$1" >/dev/null 2>&1; }
-# The group serves without this host when another member's broker accepts clients (only a master opens the client
-# port, lib/tls.ts masterPort) or another member's ZooKeeper is in a quorum.
-group_serves_elsewhere() {
+# Only a master opens the client port (lib/tls.ts masterPort): a member whose port accepts is a serving master.
+master_on() {
+  # shellcheck disable=SC2016 # expanded by the inner shell, from its arguments
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$broker_port" 2>/dev/null
+}
+master_elsewhere() {
   local peer
   for peer in "${peers[@]}"; do
-    # shellcheck disable=SC2016 # expanded by the inner shell, from its arguments
-    if timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$peer" "$broker_port" 2>/dev/null; then
-      return 0
-    fi
+    master_on "$peer" && return 0
+  done
+  return 1
+}
+# The group serves without this host when another member's broker is master or another member's ZooKeeper is in a
+# quorum.
+group_serves_elsewhere() {
+  local peer
+  master_elsewhere && return 0
+  for peer in "${peers[@]}"; do
     if [[ "$ZOOKEEPER_DEPLOYED" == true && "$(zk_mode "$peer" "$client_port")" =~ ^(leader|follower)$ ]]; then
       return 0
     fi
   done
   return 1
 }
+# A master serves the group: this host's broker or another member's.
+group_has_master() { [[ "$(broker_role "$mode" "$broker_port" "$replication")" == master ]] || master_elsewhere; }
 blank() { ! installed activemq.service && ! installed zookeeper.service; }
 zookeeper_member() { [[ "$(zk_mode 127.0.0.1 "$client_port")" =~ ^(leader|follower|standalone)$ ]]; }
 broker_member() { [[ "$(broker_role "$mode" "$broker_port" "$replication")" =~ ^(master|slave)$ ]]; }
@@ -87,6 +99,12 @@ if installed activemq.service; then
     show_log activemq.service
     die "node $self: the broker replicates but has not caught up with its master after $SERVICE_SECONDS s"
   fi
-  waited+=("broker $(broker_role "$mode" "$broker_port" "$replication")")
+  # The next host goes down only while a master serves: an election still under way (or stuck, which the election
+  # watchdog heals) must end first.
+  if ! wait_until "$SERVICE_SECONDS" group_has_master; then
+    show_log activemq.service
+    die "node $self: no broker of its group accepts clients $SERVICE_SECONDS s after the host came back"
+  fi
+  waited+=("broker $(broker_role "$mode" "$broker_port" "$replication"), a master serving")
 fi
 log "node $self back in its group: ${waited[*]:-nothing installed}"

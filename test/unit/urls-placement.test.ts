@@ -4,6 +4,7 @@ import fc from "fast-check";
 import {
   checkZoneCount,
   checkZonesOffer,
+  elasticIpWarning,
   spreadAcrossZones,
   zonesOffering,
   ZONES_USED,
@@ -163,5 +164,16 @@ void describe("lib/placement", () => {
       () => checkZonesOffer(ZONES, ["eu-west-1a", "eu-west-1b", "eu-west-1d"], "t3.large", "eu-west-1"),
       /^Error: instanceType: t3\.large is not offered in availability zone\(s\) eu-west-1c of region eu-west-1, where the cluster's subnets are .*nothing was changed/,
     );
+  });
+
+  void it("warns of the Elastic IP quota only when the stack outgrows the default and this update adds addresses", () => {
+    assert.equal(elasticIpWarning(5, 5), undefined, "one group of 5 fits the default quota");
+    assert.equal(elasticIpWarning(6, 0), undefined, "nothing added: the addresses exist");
+    const warning = elasticIpWarning(6, 3) ?? "";
+    assert.ok(
+      warning.startsWith("this stack holds 6 Elastic IP addresses (one per host; this update adds 3)"),
+      warning,
+    );
+    assert.ok(warning.includes("L-0263D0A3") && warning.includes("AddressLimitExceeded"), warning);
   });
 });

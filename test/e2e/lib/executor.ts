@@ -396,6 +396,8 @@ async function playInstance(
       // The box booted every host before the first run: a created instance is the host that is there.
       return;
     case "replace":
+      // EC2 terminates an instance with a shutdown of its OS (as a stop), then the blank one boots.
+      cluster.stopHost(node, "clean");
       hosts.onHost?.(node, "replaced");
       cluster.replace(node, "stack");
       // A blank host runs again at the address (it is not yet back in its groups: its rejoin step sees to that).

@@ -31,6 +31,8 @@ export interface HostChange {
   /** Samples (one a second) in which no broker accepted clients, of all samples. */
   readonly noMaster: number;
   readonly samples: number;
+  /** Which brokers accepted clients, each time that changed: seconds since the run began, and the nodes. */
+  readonly timeline: readonly { readonly at: number; readonly accepting: readonly number[] }[];
   /** For each node, whether a broker accepted clients right after its rejoin step finished. */
   readonly servingAfter: Map<number, boolean>;
   readonly seconds: number;
@@ -60,6 +62,8 @@ export async function applyHostChange(
   let sampling = true;
   let samples = 0;
   let noMaster = 0;
+  const timeline: { at: number; accepting: number[] }[] = [];
+  const started = Date.now();
   const sampler = (async () => {
     while (sampling) {
       const accepting = await brokersAccepting(info, port, info.hosts, 500);
@@ -67,10 +71,12 @@ export async function applyHostChange(
       if (accepting.length === 0) {
         noMaster++;
       }
+      if (JSON.stringify(timeline[timeline.length - 1]?.accepting) !== JSON.stringify(accepting)) {
+        timeline.push({ at: (Date.now() - started) / 1000, accepting });
+      }
       await sleep(1000);
     }
   })();
-  const started = Date.now();
   let runs: StepRun[];
   try {
     runs = await runPlan(plan, facts, cluster, {
@@ -111,6 +117,7 @@ export async function applyHostChange(
     mostDown,
     noMaster,
     samples,
+    timeline,
     servingAfter,
     seconds: (Date.now() - started) / 1000,
   };
@@ -187,12 +194,21 @@ async function countedHostChange(
     lost = counted.lost;
   }
   const result = done as HostChange;
-  const seconds = assertRolledOneAtATime(result, nodes, classpath !== undefined);
+  const at = (t: number) => ((t - (result.instances[0]?.startedAt ?? t)) / 1000).toFixed(1);
+  const events = [
+    ...result.instances.map((i) => `+${at(i.startedAt)} s node ${i.node} ${i.action.kind}`),
+    ...result.runs
+      .filter((r) => r.step.action === "host-rejoin")
+      .map((r) => `+${at(r.endedAt ?? 0)} s node ${r.step.node} rejoined (${r.result.seconds.toFixed(1)} s)`),
+  ].sort((a, b) => parseFloat(a.slice(1)) - parseFloat(b.slice(1)));
+  figures.add(`${label}: ${events.join("; ")}`);
   figures.add(
-    `${label}: nodes ${nodes.join(", ")} one at a time, each rejoin step's create ran (${seconds.map((t) => t.toFixed(1)).join(", ")} s), ` +
-      `at most ${result.mostDown} host down, no broker accepting in ${result.noMaster} of ${result.samples} samples, ` +
+    `${label}: brokers accepting, as sampled: ` +
+      result.timeline.map((t) => `+${t.at.toFixed(0)} s [${t.accepting.join(",")}]`).join(" ") +
+      `; none in ${result.noMaster} of ${result.samples} samples; at most ${result.mostDown} host down; ` +
       `${lost.length} acknowledged lost`,
   );
+  assertRolledOneAtATime(result, nodes, classpath !== undefined);
   assert.deepEqual(lost, [], `${label}: no acknowledged message lost`);
 }
 

@@ -68,7 +68,8 @@ export type InstanceAction =
  *   per attribute, and the update is done when the instance runs, not when its services do (user_data_replace_on_
  *   change, which would replace instead, is not set by the stack);
  * - a ForceNew field (key_name, the primary network interface, …) or `pulumi up --replace` replaces the instance;
- *   components/hosts.ts sets deleteBeforeReplace, so the old instance is deleted before a blank one boots.
+ *   components/hosts.ts sets deleteBeforeReplace, so the old instance is deleted (TerminateInstances, which shuts
+ *   its OS down as a stop does) before a blank one boots.
  * `ami` is not compared: the stack sets ignoreChanges on it.
  */
 export function instanceAction(
