@@ -177,12 +177,16 @@ export async function runStack(
           // By name (the last resource of that name wins) and, unambiguously, by type and name.
           options_.set(t.name, shaping);
           options_.set(`${t.type}::${t.name}`, shaping);
-          if (t.type === "command:remote:Command" || t.type === "aws:ec2/instance:Instance") {
+          if (
+            t.type === "command:remote:Command" ||
+            t.type === "aws:ec2/instance:Instance" ||
+            t.type === "aws:ec2/eip:Eip"
+          ) {
             const deps = (t.opts.dependsOn ?? []) as pulumi.Resource[];
-            dependencies.set(
-              t.name,
-              deps.map((d) => (d as unknown as { __name?: string }).__name ?? "?"),
-            );
+            const names = deps.map((d) => (d as unknown as { __name?: string }).__name ?? "?");
+            // By name (the last resource of that name wins) and, unambiguously, by type and name.
+            dependencies.set(t.name, names);
+            dependencies.set(`${t.type}::${t.name}`, names);
           }
           return undefined;
         },

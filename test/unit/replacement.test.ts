@@ -56,6 +56,12 @@ describe("replacement (mocked): a new host re-runs its node's steps and the gate
     assert.deepEqual(changedSteps(first, again), []);
   });
 
+  it("associates each Elastic IP only after the internet gateway exists (pulumi-aws's Eip: Gateway.NotAttached)", () => {
+    for (const n of [1, 2, 3]) {
+      assert.deepEqual(first.dependencies.get(`aws:ec2/eip:Eip::amq-node-${n}`), ["amq-igw"]);
+    }
+  });
+
   it("changes instances one at a time: node n's instance waits for node n-1's rejoin step", () => {
     assert.deepEqual(first.dependencies.get("amq-node-1"), ["amq-node-1"], "node 1: its Elastic IP only");
     assert.deepEqual(first.dependencies.get("amq-node-2"), ["amq-node-2", "amq-n1-host-rejoin"]);
