@@ -416,7 +416,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
     ["t3.large", "clean"],
     ["t3.xlarge", "power-loss"],
   ] as const) {
-    it(`day 2: a new instanceType (${stop} stops) rolls the hosts one at a time as the providers play it, each back and caught up before the next, nothing acknowledged lost`, async () => {
+    it(`day 2: a new instanceType (${stop} stops) rolls the hosts one at a time as the providers play it, each back and caught up before the next, a master serving, at most the send in flight lost per master change`, async () => {
       const changed: StackSettings = { ...settings, instanceType };
       const steps = brokerSkip ? buildPlan(changed).filter(isZookeeperPhase) : buildPlan(changed);
       await rollInstanceType(
@@ -443,7 +443,7 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
     });
   }
 
-  it("day 2: two instances replaced in one update are rebuilt one after the other, each caught up before the next, nothing acknowledged lost", async () => {
+  it("day 2: two instances replaced in one update are rebuilt one after the other, each caught up before the next, at most the send in flight lost per master change", async () => {
     const steps = brokerSkip ? plan.filter(isZookeeperPhase) : plan;
     await replaceInstances(
       cluster,
