@@ -44,7 +44,7 @@ import {
   withCountingClient,
   WORK,
 } from "../e2e/lib/cluster-box";
-import { replaceAndRebuild } from "../e2e/lib/host-changes";
+import { boxHosts, replaceAndRebuild } from "../e2e/lib/host-changes";
 import { BoxCluster, runPlan, StepState } from "../e2e/lib/executor";
 import { goals, ModeFigures, renderGoals, renderTable, steadySend, SteadySend } from "./lib/figures";
 import { startSingleBroker, stopSingleBroker } from "./lib/single-broker";
@@ -148,6 +148,8 @@ async function firstDeployment(b: Bench, settings: StackSettings): Promise<numbe
   const started = Date.now();
   await runPlan(buildPlan(settings, { firstDeployment: true }), b.facts, b.cluster, {
     state: b.state,
+    // The instances and their rejoin steps too, as the stack creates them (a later replacement is played from them).
+    hosts: boxHosts(settings),
     // Each step's end against the run's start shows the critical path.
     onStep: ({ step, result }) =>
       b.figures.add(
