@@ -47,7 +47,9 @@ export function rejoinStep(node: number): PlanStep {
     // A rebuild runs the node's steps one after another: their limits added up bound it.
     timeoutMinutes: 60,
     input: () => {
-      throw new Error("a rejoin step's input comes from hostRejoinInput");
+      throw new Error(
+        "a rejoin step's input comes from hostRejoinStep, which knows the members and the rebuild",
+      );
     },
   };
 }
