@@ -276,8 +276,6 @@ async function main(): Promise<void> {
     );
   }
   process.env.PROBE_BODY_BYTES = String(BODY_BYTES);
-  // Hosts die as real ones do: silently (test/e2e/box/box.sh).
-  process.env.BOX_SILENT_POWEROFF = "1";
   const figures = new Figures();
   const rows: ModeFigures[] = [];
   // A mode that fails (5.16.8's election can stick after ZooKeeper restarts) costs only its own row.

@@ -12,6 +12,9 @@
 #                          key given there, without it a key of its own
 #   box.sh linkdown K      cut host K's network (its veth goes down)
 #   box.sh linkup K        restore host K's network
+#   box.sh isolate K [P..] cut host K off from hosts P.. (default: every other host), silently, both ways;
+#                          the outer machine (the clients) still reaches it
+#   box.sh heal K          undo every isolate of host K
 #   box.sh mirror DIR      serve DIR at http://10.88.0.1:8080/
 #   box.sh status          show what is up
 #   box.sh ssh K [CMD...]  ssh to host K as the admin user
@@ -25,8 +28,6 @@
 # BOX_SHARED_GROUP_SIZE (with BOX_SHARED_DIR: hosts come in groups of that size and each group mounts
 # a subdirectory gG of its own, as each HA group of the stack has its own file system),
 # BOX_DISK (overlay, the default, or copy: how each host's disk is made),
-# BOX_SILENT_POWEROFF (1: a power-off cuts the host's routes before it kills its processes, so no FIN or RST
-# leaves; default 0: the processes die first),
 # BOX_HOST_KEYS (a directory holding nK, host K's ED25519 private host key, and nK.pub: installed as the
 # host's only key, as cloud-init does with the stack's key; unset, each host makes keys of its own).
 set -euo pipefail
@@ -712,19 +713,11 @@ cmd_poweroff() {
   if ! host_running "$k"; then
     log "host $k: already off"
   fi
-  # A dead machine answers nothing. The network namespace outlives the container and would otherwise refuse later
-  # connections at once, hiding the connect timeouts that clients meet. With BOX_SILENT_POWEROFF=1 it also says
-  # nothing as it dies: the routes go first, so the FIN and RST that the kernel sends for its killed processes'
-  # connections never leave and peers find out only by timeouts, as from a real host's power loss (npm run bench).
-  # Without it those leave first; the network-of-groups e2e still needs that (its bridges do not yet follow a
-  # silently dead master reliably).
-  if [[ "${BOX_SILENT_POWEROFF:-0}" == 1 ]]; then
-    silence_host "$k"
-    kill_host "$k"
-  else
-    kill_host "$k"
-    silence_host "$k"
-  fi
+  # A host that loses power says nothing as it dies: its routes go first, so the FIN and RST that the kernel sends
+  # for its killed processes' connections never leave, and peers and clients find out only by timeouts. Afterwards
+  # it answers nothing: the network namespace outlives the container and would otherwise refuse connections at once.
+  silence_host "$k"
+  kill_host "$k"
   log "host $k: power off (gone after $(secs_since "$t") s; its address now answers nothing)"
 }
 
@@ -802,6 +795,59 @@ cmd_link() { # cmd_link up|down K
   log "host $k: link $state"
 }
 
+# The bridge-family table that cuts host K off from some peers: packets between them are dropped inside the
+# bridge, so neither side gets an error, only silence (a partition between zones, not a dead host).
+isolation_table() { printf 'amqbox_isolate_%s\n' "$1"; }
+
+cmd_isolate() { # cmd_isolate K [PEER...]
+  local k="${1:-}" n p table peers=()
+  [[ -n "$k" ]] || usage
+  shift
+  check_base_tools
+  need_tools nft:nftables
+  lock_box
+  require_host "$k"
+  n="$(box_hosts)"
+  if (($#)); then
+    peers=("$@")
+  else
+    for ((p = 1; p <= n; p++)); do
+      ((p == k)) || peers+=("$p")
+    done
+  fi
+  table="$(isolation_table "$k")"
+  nft add table bridge "$table"
+  nft add chain bridge "$table" cut '{ type filter hook forward priority 0; policy accept; }'
+  for p in "${peers[@]}"; do
+    require_host "$p"
+    nft add rule bridge "$table" cut ip saddr "$(host_addr "$k")" ip daddr "$(host_addr "$p")" drop
+    nft add rule bridge "$table" cut ip saddr "$(host_addr "$p")" ip daddr "$(host_addr "$k")" drop
+  done
+  log "host $k: cut off from host(s) ${peers[*]} (the outer machine still reaches it)"
+}
+
+cmd_heal() { # cmd_heal K
+  local k="${1:-}"
+  [[ -n "$k" ]] || usage
+  check_base_tools
+  need_tools nft:nftables
+  lock_box
+  check_index "$k"
+  if nft list table bridge "$(isolation_table "$k")" >/dev/null 2>&1; then
+    nft delete table bridge "$(isolation_table "$k")"
+  fi
+  log "host $k: no longer cut off from any host"
+}
+
+# Every isolation table of the box (they outlive its hosts; 'down' removes them).
+heal_all() {
+  local t
+  command -v nft >/dev/null 2>&1 || return 0
+  for t in $(nft list tables bridge 2>/dev/null | awk '$3 ~ /^amqbox_isolate_/ { print $3 }'); do
+    nft delete table bridge "$t"
+  done
+}
+
 stop_mirror() {
   local f="$BOX_DIR/mirror.pid" pid i
   [[ -f "$f" ]] || return 0
@@ -877,6 +923,7 @@ cmd_down() {
   check_base_tools
   lock_box
   stop_mirror
+  heal_all
   local indexes pid children
   indexes="$(known_indexes)"
   # Kill every container's init at once, then reap them one by one.
@@ -944,6 +991,8 @@ main() {
     replace) cmd_replace "$@" ;;
     linkdown) cmd_link down "$@" ;;
     linkup) cmd_link up "$@" ;;
+    isolate) cmd_isolate "$@" ;;
+    heal) cmd_heal "$@" ;;
     mirror) cmd_mirror "$@" ;;
     status) cmd_status ;;
     ssh)

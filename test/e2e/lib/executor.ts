@@ -128,17 +128,7 @@ export class BoxCluster {
       box("stop", String(this.hostOf(node)));
       return;
     }
-    const saved = process.env.BOX_SILENT_POWEROFF;
-    process.env.BOX_SILENT_POWEROFF = "1";
-    try {
-      box("poweroff", String(this.hostOf(node)));
-    } finally {
-      if (saved === undefined) {
-        delete process.env.BOX_SILENT_POWEROFF;
-      } else {
-        process.env.BOX_SILENT_POWEROFF = saved;
-      }
-    }
+    box("poweroff", String(this.hostOf(node)));
   }
 
   /** Starts node's host again from its disk (same address and key) and waits for it to boot. */
