@@ -99,9 +99,17 @@ const query = (options: readonly string[]) => options.join("&amp;");
  * On the TLS connector `transport.*` options reach the server socket (TcpTransportServer.configureServerSocket in
  * 5.16.8): the protocols and suites, and needClientAuth or wantClientAuth. The plain connector's line is the one
  * rendered before TLS existed, so a stack that keeps clientTransport tcp keeps its activemq.xml.
+ *
+ * With several groups the connector the bridges dial (the master port) allows link stealing (AMQ-8060, in 5.16.8):
+ * when another group's master dies silently, the bridge its successor opens carries the same client ID as the dead
+ * one, which this broker still holds until its inactivity monitor gives up; without stealing the new bridge is
+ * refused (`InvalidClientIDException … already connected`) and the groups stop delivering to each other. Clients
+ * get the same: a reconnecting client with a fixed client ID takes over the connection a dead one left.
  */
 export function renderTransportConnectors(s: TransportSettings): string {
   const connectors: string[] = [];
+  const stealing = (port: number) =>
+    s.groups > 1 && port === masterPort(s) ? ` allowLinkStealing="true"` : "";
   if (tlsOn(s)) {
     const clientAuth =
       s.tls.clientCertificates === "required"
@@ -116,12 +124,12 @@ export function renderTransportConnectors(s: TransportSettings): string {
       ...clientAuth,
     ]);
     connectors.push(
-      `      <transportConnector name="openwire-tls" uri="ssl://0.0.0.0:${s.ports.openwireTls}?${options}"/>\n`,
+      `      <transportConnector name="openwire-tls" uri="ssl://0.0.0.0:${s.ports.openwireTls}?${options}"${stealing(s.ports.openwireTls)}/>\n`,
     );
   }
   if (tcpOn(s)) {
     connectors.push(
-      `      <transportConnector name="openwire" uri="tcp://0.0.0.0:${s.ports.openwire}?${query(CONNECTOR_LIMITS)}"/>\n`,
+      `      <transportConnector name="openwire" uri="tcp://0.0.0.0:${s.ports.openwire}?${query(CONNECTOR_LIMITS)}"${stealing(s.ports.openwire)}/>\n`,
     );
   }
   return `    <transportConnectors>\n${connectors.join("")}    </transportConnectors>\n`;

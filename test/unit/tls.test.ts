@@ -104,6 +104,18 @@ void describe("lib/tls: the broker's connectors and SSL context", () => {
     assert.equal(renderSslContext(plain), "");
   });
 
+  void it("with several groups the connector the bridges dial allows link stealing, and no other does", () => {
+    const stealing = (raw: RawSettings) =>
+      connectors(renderTransportConnectors(settingsOf(raw))).map((c) => [c.name, c.allowLinkStealing]);
+    assert.deepEqual(stealing({}), [["openwire-tls", undefined]], "one group: no bridges, nothing changes");
+    assert.deepEqual(stealing({ groups: "2" }), [["openwire-tls", "true"]]);
+    assert.deepEqual(stealing({ groups: "3", clientTransport: "tls+tcp" }), [
+      ["openwire-tls", "true"],
+      ["openwire", undefined],
+    ]);
+    assert.deepEqual(stealing({ groups: "2", clientTransport: "tcp" }), [["openwire", "true"]]);
+  });
+
   void it("the SSL context reads the stores the host builds, and a trust store only with client certificates", () => {
     const attrs = (raw: RawSettings) => {
       const m = /<sslContext\s+([^>]*)\/>/.exec(renderSslContext(settingsOf(raw)));
