@@ -11,6 +11,7 @@ import {
 } from "../layout";
 import { StackSettings } from "../settings";
 import { masterPort } from "../tls";
+import { zookeeperConnect } from "../urls";
 
 const HEADER = "# Rendered by the activemq-ha Pulumi program; pulumi up overwrites manual changes.\n";
 
@@ -139,30 +140,39 @@ export function renderBrokerEnv(settings: StackSettings): string {
 }
 
 /**
- * replicated-leveldb: the election watchdog's oneshot service, its inputs in its environment. When this host sees
- * no master itself it asks every broker's client port, so it knows the group's addresses; it runs as root because
- * it may restart the broker.
+ * replicated-leveldb: the election watchdog's oneshot service, its inputs in its environment: the group's brokers
+ * (whose client ports tell whether one serves), this node's index (which orders the hosts' restarts), and the
+ * ZooKeeper servers (without a quorum no election can happen, so it waits). It runs as root because it may restart
+ * the broker.
  */
-export function renderElectionWatchdogService(settings: StackSettings, addresses: readonly string[]): string {
+export function renderElectionWatchdogService(
+  settings: StackSettings,
+  addresses: readonly string[],
+  selfIndex: number,
+): string {
   const w = ELECTION_WATCHDOG;
   return [
     HEADER.trimEnd(),
     "[Unit]",
-    "Description=Heal a stuck replicated LevelDB master election (restarts this broker only when it is the stuck elector)",
+    "Description=Heal a stuck replicated LevelDB master election (restarts this broker when no broker serves for minutes)",
     `After=${ACTIVEMQ.unit}`,
     "",
     "[Service]",
     "Type=oneshot",
     `StateDirectory=${w.stateDirectory}`,
-    `Environment=BROKER_PORT=${masterPort(settings)}`,
+    `Environment=BROKER_PORT=${masterPort(settings)} SELF_INDEX=${selfIndex}`,
     `Environment=STATE_DIR=/var/lib/${w.stateDirectory} "BROKERS=${addresses.join(" ")}"`,
+    `Environment="ZOOKEEPERS=${zookeeperConnect(settings, addresses).split(",").join(" ")}"`,
     `ExecStart=${w.script}`,
     "TimeoutStartSec=60",
     "",
   ].join("\n");
 }
 
-/** Every 15 s from a minute after boot: a stuck election is healed within about 75 s of the last master. */
+/**
+ * Every 15 s from a minute after boot: a stuck elector is restarted about 75 s after the last master, any other
+ * broker of a stuck group 45 s later per node index.
+ */
 export function renderElectionWatchdogTimer(): string {
   return [
     HEADER.trimEnd(),

@@ -114,6 +114,7 @@ export function brokerSteps(ctx: PlanContext): PlanStep[] {
                     renderElectionWatchdogService(
                       s,
                       inNodeOrder(facts.nodes).map((node) => node.privateIp),
+                      n,
                     ),
                     "root",
                     "root",

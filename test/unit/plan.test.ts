@@ -145,8 +145,12 @@ describe("lib/plan buildPlan", () => {
     assert.deepEqual(
       service.filter((l) => /^(Environment|ExecStart)=/.test(l)),
       [
-        "Environment=BROKER_PORT=61617",
+        "Environment=BROKER_PORT=61617 SELF_INDEX=2",
         `Environment=STATE_DIR=/var/lib/activemq-election-watchdog "BROKERS=${addresses}"`,
+        `Environment="ZOOKEEPERS=${addresses
+          .split(" ")
+          .map((a) => `${a}:2181`)
+          .join(" ")}"`,
         "ExecStart=/usr/local/libexec/activemq-ha/election-watchdog",
       ],
     );
