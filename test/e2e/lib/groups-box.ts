@@ -22,6 +22,8 @@ import {
   drainQueue,
   faultClock,
   Figures,
+  ProbeProcess,
+  ProbeRun,
   probeRun,
   recordLines,
   reportCounts,
@@ -126,6 +128,8 @@ export async function connectionsOn(
 
 /** What the bridged clients saw: each acknowledged send matched with what the other group's consumer received. */
 export interface BridgedCount {
+  /** The direction, as the figures name it. */
+  readonly label: string;
   /** The queue the clients used (on both groups: the bridge forwards it under its own name). */
   readonly queue: string;
   readonly lost: number[];
@@ -136,15 +140,15 @@ export interface BridgedCount {
   readonly deliveryPauseMs: (number | null)[];
 }
 
-/** Marks faults and waits for either side to move again after the latest one. */
+/** Marks faults and waits for the flows to move again after the latest one. */
 export interface BridgedProbe {
   fault(): void;
-  /** Acknowledgements again on the producer's group. */
-  resumed(timeoutMs: number): Promise<boolean>;
-  /** Messages again at the consumer on the other group. */
+  /** Acknowledgements again for the producer on `group`. */
+  resumed(group: BoxGroup, timeoutMs: number): Promise<boolean>;
+  /** Messages again at every flow's consumer; false when one stays still for `timeoutMs`. */
   delivered(timeoutMs: number): Promise<boolean>;
-  /** How many sends were acknowledged so far. */
-  acknowledged(): number;
+  /** How many sends the producer on `group` had acknowledged so far. */
+  acknowledged(group: BoxGroup): number;
 }
 
 /** Until the consumer has every acknowledged message or its count stands still for `idleMs`. */
@@ -169,88 +173,133 @@ async function settleDelivery(
   }, timeoutMs);
 }
 
-/**
- * A producer on group `from`'s failover URL and a consumer on group `to`'s, on one queue: every message reaches the
- * consumer only across the bridge. While `during` runs (marking each fault it causes), both keep going; then the
- * producer stops, the consumer takes what is still in flight, both groups are drained (queue and DLQ), and every
- * acknowledged send is matched with what was received. Prints the figures under `label`.
- */
-export async function withBridgedClients(
-  from: BoxGroup,
-  to: BoxGroup,
-  classpath: string[],
-  figures: Figures,
-  label: string,
-  during: (probe: BridgedProbe) => Promise<void>,
-): Promise<BridgedCount> {
+/** One direction of the mesh: a producer on `from`, a consumer on `to`, one queue of their own. */
+interface Flow {
+  readonly from: BoxGroup;
+  readonly to: BoxGroup;
+  readonly label: string;
+  readonly run: ProbeRun;
+  readonly acks: string;
+  readonly received: string;
+  readonly consumer: ProbeProcess;
+  producer?: ProbeProcess;
+}
+
+function startFlow(from: BoxGroup, to: BoxGroup, classpath: string[], label: string): Flow {
   const run = probeRun(from.settings, from.facts, classpath, label, preferredScheme(from.settings));
-  const stamp = Date.now();
-  const acks = path.join(WORK, `bridged-acks-${stamp}.log`);
+  const stamp = `${from.index}-${to.index}-${Date.now()}`;
   const received = path.join(WORK, `bridged-received-${stamp}.log`);
-  const clock = faultClock();
   // The consumer first: its demand, carried to `from` by the advisories, is what makes the bridge forward.
   const consumer = run.start("receive", groupUrl(to), received);
-  let producer: ReturnType<typeof run.start> | undefined;
-  try {
-    producer = run.start("send", groupUrl(from), acks);
-    const flowing = await waitFor(
-      async () => (recordLines(received).length >= 50 ? true : undefined),
-      90_000,
-      500,
-    );
-    if (!flowing) {
-      throw new Error(
-        `no message crossed from ${from.brokerName} to ${to.brokerName} within 90 s ` +
-          `(${recordLines(acks).length} acknowledged)\nproducer:\n${producer.log().slice(-1500)}\n` +
-          `consumer:\n${consumer.log().slice(-1500)}`,
-      );
-    }
-    await during({
-      fault: clock.fault,
-      resumed: (timeoutMs) => clock.growsAgain(acks, timeoutMs),
-      delivered: (timeoutMs) => clock.growsAgain(received, timeoutMs),
-      acknowledged: () => recordLines(acks).length,
-    });
-  } finally {
-    if (producer) {
-      await stopProbe(producer, acks);
-    }
-    await settleDelivery(acks, received, 15_000, 180_000);
-    await stopProbe(consumer, received);
+  return { from, to, label, run, acks: path.join(WORK, `bridged-acks-${stamp}.log`), received, consumer };
+}
+
+/** Stops the flow's producer, lets its consumer take what is still in flight, drains both groups and counts. */
+async function finishFlow(flow: Flow, faults: number[], figures: Figures): Promise<BridgedCount> {
+  const { from, to, run, acks, received } = flow;
+  if (flow.producer) {
+    await stopProbe(flow.producer, acks);
   }
+  await settleDelivery(acks, received, 15_000, 180_000);
+  await stopProbe(flow.consumer, received);
   const live = recordLines(received);
   // What never reached the consumer: still on its own group, or still waiting on the producer's for a bridge.
-  const leftOnTo = await drainQueue(run, groupUrl(to), path.join(WORK, `bridged-drain-to-${stamp}.log`));
-  const leftOnFrom = await drainQueue(
-    run,
-    groupUrl(from),
-    path.join(WORK, `bridged-drain-from-${stamp}.log`),
-  );
+  const leftOnTo = await drainQueue(run, groupUrl(to), `${received}.drain-to`);
+  const leftOnFrom = await drainQueue(run, groupUrl(from), `${received}.drain-from`);
   const acked = recordLines(acks).map(([seq, at]) => ({ seq, at }));
-  const counted = analyze(acked, [...live.map(([seq]) => seq), ...leftOnTo, ...leftOnFrom], clock.faults);
+  const counted = analyze(acked, [...live.map(([seq]) => seq), ...leftOnTo, ...leftOnFrom], faults);
   const delivery = analyze(
     live.map(([seq, at]) => ({ seq, at })),
     [],
-    clock.faults,
+    faults,
   );
-  reportCounts(figures, `${label} (producer on ${from.brokerName})`, acked, counted);
+  reportCounts(figures, `${flow.label} (producer on ${from.brokerName})`, acked, counted);
   delivery.rounds.forEach((r, i) =>
     figures.add(
-      `${label} fault ${i + 1}: the consumer on ${to.brokerName} paused ` +
+      `${flow.label} fault ${i + 1}: the consumer on ${to.brokerName} paused ` +
         `${r.failoverMs === null ? "never" : `${(r.failoverMs / 1000).toFixed(2)} s`} (last message before the fault to first after)`,
     ),
   );
   figures.add(
-    `${label}: the consumer on ${to.brokerName} received ${live.length} across the bridge; left after the run: ` +
+    `${flow.label}: the consumer on ${to.brokerName} received ${live.length} across the bridge; left after the run: ` +
       `${leftOnTo.length} on ${to.brokerName}, ${leftOnFrom.length} on ${from.brokerName} (drained and counted)`,
   );
   return {
+    label: flow.label,
     queue: run.queue,
     lost: counted.lost,
     duplicated: counted.duplicated,
     producerPauseMs: counted.rounds.map((r) => r.failoverMs),
     deliveryPauseMs: delivery.rounds.map((r) => r.failoverMs),
   };
+}
+
+/**
+ * For each pair [from, to], a producer on group `from`'s failover URL and a consumer on group `to`'s, on a queue of
+ * the pair's own: every message reaches its consumer only across the bridge. While `during` runs (marking each
+ * fault it causes), all keep going; then each producer stops, its consumer takes what is still in flight, both
+ * groups are drained (queue and DLQ), and every acknowledged send is matched with what was received. Prints the
+ * figures under `label` and the pair's direction.
+ */
+export async function withBridgedClients(
+  pairs: readonly (readonly [BoxGroup, BoxGroup])[],
+  classpath: string[],
+  figures: Figures,
+  label: string,
+  during: (probe: BridgedProbe) => Promise<void>,
+): Promise<BridgedCount[]> {
+  const clock = faultClock();
+  const flows: Flow[] = [];
+  try {
+    for (const [from, to] of pairs) {
+      flows.push(startFlow(from, to, classpath, `${label} ${from.brokerName}→${to.brokerName}`));
+    }
+    for (const flow of flows) {
+      flow.producer = flow.run.start("send", groupUrl(flow.from), flow.acks);
+    }
+    for (const flow of flows) {
+      const flowing = await waitFor(
+        async () => (recordLines(flow.received).length >= 50 ? true : undefined),
+        90_000,
+        500,
+      );
+      if (!flowing) {
+        throw new Error(
+          `no message crossed from ${flow.from.brokerName} to ${flow.to.brokerName} within 90 s ` +
+            `(${recordLines(flow.acks).length} acknowledged)\nproducer:\n${flow.producer?.log().slice(-1500)}\n` +
+            `consumer:\n${flow.consumer.log().slice(-1500)}`,
+        );
+      }
+    }
+    const producerOn = (group: BoxGroup) => {
+      const flow = flows.find((f) => f.from === group);
+      if (flow === undefined) {
+        throw new Error(`no producer on ${group.brokerName}`);
+      }
+      return flow;
+    };
+    await during({
+      fault: clock.fault,
+      resumed: (group, timeoutMs) => clock.growsAgain(producerOn(group).acks, timeoutMs),
+      delivered: async (timeoutMs) =>
+        (await Promise.all(flows.map((f) => clock.growsAgain(f.received, timeoutMs)))).every((ok) => ok),
+      acknowledged: (group) => recordLines(producerOn(group).acks).length,
+    });
+  } catch (e) {
+    // Stop what runs, then report the failure.
+    await Promise.all(
+      flows.flatMap((f) => [
+        ...(f.producer ? [stopProbe(f.producer, f.acks, 5000)] : []),
+        stopProbe(f.consumer, f.received, 5000),
+      ]),
+    );
+    throw e;
+  }
+  const counts: BridgedCount[] = [];
+  for (const flow of flows) {
+    counts.push(await finishFlow(flow, clock.faults, figures));
+  }
+  return counts;
 }
 
 /**
