@@ -41,6 +41,13 @@ import { boxHosts, replaceAndRebuild, replaceInstances, rollInstanceType } from 
 import { assertTlsOnMaster } from "./lib/tls-checks";
 import { masterPort, tlsOn } from "../../lib/tls";
 import { BoxCluster, runPlan, StepState } from "./lib/executor";
+import {
+  everyHostLost,
+  FaultContext,
+  guaranteeLine,
+  masterCutFromPeers,
+  twoOfThreeLost,
+} from "./lib/fault-matrix";
 import { DEBIAN_ACTIVEMQ, debianActiveMqSettings, publishDebianActiveMq } from "./lib/artifacts";
 
 const ROUNDS = Number(process.env.E2E_ROUNDS ?? "5");
@@ -57,6 +64,15 @@ let settings: StackSettings;
 let facts: ClusterFacts;
 let plan: PlanStep[];
 let tarball: string;
+/** The group as the fault matrix plays it: shared-kahadb loses nothing acknowledged. */
+const faults = (): FaultContext => ({
+  info,
+  settings,
+  facts,
+  classpath: probeClasspath(),
+  figures,
+  lossPerMasterChange: 0,
+});
 
 /** Whether host K's broker listens on OpenWire, seen inside its own network namespace (works with its link down). */
 function listensInside(host: number, port: number): boolean {
@@ -335,6 +351,7 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
     });
     assert.deepEqual(result.lost, [], "zero acknowledged messages lost");
     assert.equal(result.failoverMs.length, ROUNDS);
+    guaranteeLine(faults(), "the master's host powered off", result, "recovers by itself");
   });
 
   it("partition: the master's link cut → clients cannot reach it and no second master appears; link back → one master", async () => {
@@ -361,5 +378,18 @@ describe("cluster-in-a-box: shared-kahadb", { concurrency: 1 }, () => {
       return m.length === 1 ? m : undefined;
     }, 30_000);
     assert.deepEqual(after, [master]);
+  });
+
+  // The fault matrix (test/e2e/lib/fault-matrix.ts): nothing acknowledged may be lost in this mode.
+  it("faults: the master cut off from its peers but not its clients → it keeps the lock and serves, never two masters, nothing lost", async () => {
+    await masterCutFromPeers(faults(), 1, 30_000, 5_000);
+  });
+
+  it("faults: two of three hosts powered off, the master among them → the host left serves; back one at a time, nothing lost", async () => {
+    await twoOfThreeLost(faults());
+  });
+
+  it("faults: every host powered off, then on → the group comes back by itself with every acknowledged message", async () => {
+    await everyHostLost(faults(), 10_000);
   });
 });
