@@ -44,6 +44,7 @@ import {
   FaultContext,
   guaranteeLine,
   masterCutFromPeers,
+  promotionUnderZookeeperLoss,
   RECOVERY_BOUND_MS,
   twoOfThreeLost,
   watchdogRestarts,
@@ -570,6 +571,14 @@ describe("cluster-in-a-box: replicated-leveldb", { concurrency: 1 }, () => {
         `quick ZooKeeper rolls: ${rolls}, ${serving ? "the election held every time" : "after the last no broker served for 20 s (stuck election)"}; ` +
           `the election watchdog restarted ${restartedBy.length ? restartedBy.join("; ") : "nothing"}; one master serves — PASS`,
       );
+    },
+  );
+
+  it(
+    "a stuck-election trigger: ZooKeeper connections lost while a slave is promoted → one broker serves again by itself",
+    { skip: brokerSkip },
+    async () => {
+      await promotionUnderZookeeperLoss(faults());
     },
   );
 });

@@ -332,3 +332,48 @@ export async function everyHostLost(ctx: FaultContext, offMs: number): Promise<C
   guaranteeLine(ctx, fault, counted, "recovers by itself, the store intact");
   return counted;
 }
+
+/**
+ * replicated-leveldb, a known trigger of 5.16.8's stuck election: ZooKeeper drops every broker's connection while a
+ * slave is being promoted. The master's host is powered off; as the session expires and a slave is promoted, every
+ * other ZooKeeper server is restarted at once. One broker must serve again by itself within RECOVERY_BOUND_MS.
+ */
+export async function promotionUnderZookeeperLoss(ctx: FaultContext): Promise<Counted> {
+  const fault = "ZooKeeper connections lost while a slave is promoted (after the master's host powered off)";
+  const startedS = Math.floor(Date.now() / 1000);
+  const counted = await withCountingClient(
+    ctx.settings,
+    ctx.facts,
+    ctx.classpath,
+    ctx.figures,
+    "promotion under ZooKeeper loss",
+    async (probe) => {
+      const master = await oneServes(ctx, "before the promotion fault");
+      const others = ctx.info.hosts.filter((h) => h.index !== master);
+      box("poweroff", String(master));
+      probe.fault();
+      // The session (zkSessionTimeoutMs) expires about now, and the elector starts to promote a slave.
+      await sleep(ctx.settings.activemq.zkSessionTimeoutMs + 500);
+      await Promise.all(others.map((h) => sshRun(ctx.info, h.address, "sudo systemctl restart zookeeper")));
+      const serving = await oneServes(ctx, "after ZooKeeper's restart under a promotion");
+      assert.ok(await probe.resumed(RECOVERY_BOUND_MS), "the producer resumes");
+      ctx.figures.add(`promotion under ZooKeeper loss: master ${master} lost, node ${serving} serves — PASS`);
+      await powerOnStandingBy(ctx.info, master, standingBy(ctx.settings), "promotion fault");
+      await allStandBy(ctx, "promotion fault");
+    },
+  );
+  assertLosses(ctx, counted, 1, fault);
+  const healed = await watchdogRestarts(ctx.info, startedS);
+  ctx.figures.add(
+    `promotion under ZooKeeper loss: the election watchdog restarted ${healed.length ? healed.join("; ") : "nothing"}`,
+  );
+  guaranteeLine(
+    ctx,
+    fault,
+    counted,
+    healed.length
+      ? "recovers by itself (the election watchdog restarted a stuck broker)"
+      : "recovers by itself",
+  );
+  return counted;
+}
