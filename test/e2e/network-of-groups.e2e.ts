@@ -33,6 +33,7 @@ import {
   standingBy,
 } from "./lib/cluster-box";
 import { BoxCluster, runPlan } from "./lib/executor";
+import { RECOVERY_BOUND_MS } from "./lib/fault-matrix";
 import {
   BoxGroup,
   boxGroups,
@@ -349,7 +350,7 @@ for (const mode of MODES) {
               for (const h of hosts) {
                 box("poweron", String(h));
               }
-              await groupMaster(dying, 180_000);
+              await groupMaster(dying, RECOVERY_BOUND_MS);
               assert.ok(
                 await probe.delivered(180_000),
                 `both consumers receive again once ${dying.brokerName} is back`,

@@ -51,8 +51,20 @@ export async function watchdogRestarts(info: BoxInfo, sinceEpochS: number): Prom
       `sudo journalctl -u activemq-election-watchdog.service -o cat --no-pager --since @${sinceEpochS} | ` +
         `grep -o "this broker's state: [a-z-]*" || true`,
     );
-    for (const l of r.stdout.split("\n").filter((x) => x !== "")) {
+    const forms = r.stdout.split("\n").filter((x) => x !== "");
+    for (const l of forms) {
       restarts.push(`node ${h.index}: ${l.replace("this broker's state: ", "")}`);
+    }
+    if (forms.length > 0) {
+      // The broker's own election lines, so that each stuck form seen is on record with 5.16.8's words.
+      const election = await sshRun(
+        info,
+        h.address,
+        `sudo journalctl -u activemq.service -o cat --no-pager --since @${sinceEpochS} | grep -E ` +
+          `"Not enough cluster members|Promoted to master|Demoted to slave|Master st|Slave st|Attaching|` +
+          `Store replication stopped|BadVersion|waiting on the lock|Exception" | tail -n 8 || true`,
+      );
+      console.log(`# node ${h.index}'s election lines before the watchdog acted:\n${election.stdout}`);
     }
   }
   return restarts;
