@@ -29,6 +29,14 @@ export function bridgeUri(settings: StackSettings, peer: PeerGroup): string {
     "maxReconnectAttempts=0",
     `nested.connectionTimeout=${BRIDGE_CONNECT_TIMEOUT_MS}`,
     ...deadPeerOptions(settings),
+    // A bridge streams messages, so when the other master dies silently its socket's send buffer fills and the
+    // write blocks, holding the failover transport's lock (FailoverTransport.oneway writes under reconnectMutex);
+    // the inactivity monitor then cannot fail the connection and the bridge hangs until TCP gives up, about 15
+    // minutes. The write timeout closes such a socket (WriteTimeoutFilter, checked every 5 s), and a linger of 0
+    // lets a TLS socket close at once instead of waiting for the blocked writer's lock to send close_notify
+    // (SSLSocketImpl.duplexCloseOutput), which would block the filter's one thread for every connection.
+    `nested.soWriteTimeout=${settings.failover.maxInactivityMs}`,
+    "nested.soLinger=0",
   ];
   const failover = `failover:(${brokers})?${options.join("&")}`;
   return `static:(${failover})?useExponentialBackOff=false&initialReconnectDelay=${BRIDGE_RECONNECT_DELAY_MS}`;

@@ -37,7 +37,7 @@ void describe("lib/render/network: the bridges of a full mesh", () => {
     );
     const uri =
       "static:(failover:(ssl://10.1.0.10:61617,ssl://10.1.64.10:61617,ssl://10.1.128.10:61617)" +
-      "?randomize=false&maxReconnectAttempts=0&nested.connectionTimeout=2000&nested.wireFormat.maxInactivityDuration=2000&nested.wireFormat.maxInactivityDurationInitalDelay=2000)" +
+      "?randomize=false&maxReconnectAttempts=0&nested.connectionTimeout=2000&nested.wireFormat.maxInactivityDuration=2000&nested.wireFormat.maxInactivityDurationInitalDelay=2000&nested.soWriteTimeout=2000&nested.soLinger=0)" +
       "?useExponentialBackOff=false&initialReconnectDelay=1000";
     const common = {
       uri: uri.replace(/&/g, "&amp;"),
@@ -64,7 +64,7 @@ void describe("lib/render/network: the bridges of a full mesh", () => {
     assert.equal(
       bridgeUri(s, { brokerName: "x", addresses: ["10.0.0.1", "10.0.0.2", "10.0.0.3"] }),
       "static:(failover:(tcp://10.0.0.1:61000,tcp://10.0.0.2:61000,tcp://10.0.0.3:61000)" +
-        "?randomize=false&maxReconnectAttempts=0&nested.connectionTimeout=2000&nested.wireFormat.maxInactivityDuration=2000&nested.wireFormat.maxInactivityDurationInitalDelay=2000)" +
+        "?randomize=false&maxReconnectAttempts=0&nested.connectionTimeout=2000&nested.wireFormat.maxInactivityDuration=2000&nested.wireFormat.maxInactivityDurationInitalDelay=2000&nested.soWriteTimeout=2000&nested.soLinger=0)" +
         "?useExponentialBackOff=false&initialReconnectDelay=1000",
     );
   });

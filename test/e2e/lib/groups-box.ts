@@ -286,13 +286,29 @@ export async function withBridgedClients(
       acknowledged: (group) => recordLines(producerOn(group).acks).length,
     });
   } catch (e) {
-    // Stop what runs, then report the failure.
+    // Stop what runs, then report the failure with what the clients and the brokers said.
     await Promise.all(
       flows.flatMap((f) => [
         ...(f.producer ? [stopProbe(f.producer, f.acks, 5000)] : []),
         stopProbe(f.consumer, f.received, 5000),
       ]),
     );
+    for (const f of flows) {
+      console.log(
+        `# ${f.label}: ${recordLines(f.acks).length} acknowledged, ${recordLines(f.received).length} received\n` +
+          `# producer:\n${f.producer?.log().slice(-3000) ?? ""}\n# consumer:\n${f.consumer.log().slice(-3000)}`,
+      );
+    }
+    for (const g of new Set(flows.flatMap((f) => [f.from, f.to]))) {
+      for (const h of g.cluster.info.hosts) {
+        const r = await sshRun(
+          g.cluster.info,
+          h.address,
+          "sudo journalctl -u activemq.service -o cat --no-pager -n 60 | grep -vE '^\\s+at ' || true",
+        );
+        console.log(`# ${g.brokerName} host ${h.index}'s broker log:\n${r.stdout}`);
+      }
+    }
     throw e;
   }
   const counts: BridgedCount[] = [];
