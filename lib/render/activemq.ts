@@ -204,6 +204,24 @@ export function renderPlugins(settings: StackSettings): string {
 }
 
 /**
+ * replicated-leveldb: a demoted master ends its JVM instead of restarting the broker inside it. 5.16.8 restarts a
+ * demoted master in the same JVM (ElectingLevelDBStore.stop_master: requestRestart, then stop; the console's
+ * StartCommand starts a new broker), while the old store may still be stopping on the same directory: in the box,
+ * masters cut off from their peers and healed then died at start with "timeout reached while waiting on the lock",
+ * or came back and later served a store without thousands of messages acknowledged meanwhile. With
+ * systemExitOnShutdown the JVM exits as the broker begins to stop, and systemd starts a fresh one after the
+ * ZooKeeper session has expired (restartDelaySeconds). A stop by systemd is still clean: the console's own shutdown
+ * hook stops the broker while the exit waits for it. The broker's own hook must be off with it (BrokerService
+ * refuses both).
+ */
+const REPLICATED_BROKER_EXIT = {
+  useShutdownHook: "false",
+  systemExitOnShutdown: "true",
+  // EX_TEMPFAIL: the journal tells a demotion from a clean exit.
+  systemExitOnShutdownExitCode: "75",
+};
+
+/**
  * The `<broker>` element alone: the part the broker schema (activemq-<version>.xsd) describes, so tests
  * validate exactly this with xmllint.
  */
@@ -215,6 +233,7 @@ export function renderBrokerElement(settings: StackSettings, facts: ClusterFacts
     // Scheduled messages live in a separate store that is never replicated: they would vanish on failover.
     schedulerSupport: "false",
     useJmx: "true",
+    ...(settings.haMode === "replicated-leveldb" ? REPLICATED_BROKER_EXIT : {}),
   });
   return (
     `<broker xmlns="http://activemq.apache.org/schema/core"\n        ${brokerAttrs}>\n` +

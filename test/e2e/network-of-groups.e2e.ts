@@ -11,6 +11,7 @@ import { SHARED_STORE } from "../../lib/layout";
 import { RawSettings } from "../../lib/settings";
 import { masterPort } from "../../lib/tls";
 import {
+  buildDebianActiveMq,
   debianZookeeperSettings,
   debianActiveMqSettings,
   publishDebianActiveMq,
@@ -89,7 +90,8 @@ const MODES: Mode[] = [
     prepare: () => {
       publishDebianZookeeper();
       publishLevelDbDistribution(levelDb!);
-      return levelDb!.tarball;
+      // The client as users meet it: a current client library, as in the replicated-leveldb suite.
+      return buildDebianActiveMq();
     },
     settings: () => ({ ...debianZookeeperSettings(), activemqVersion: levelDb!.version }),
     noLoss: false,

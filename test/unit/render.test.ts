@@ -272,6 +272,18 @@ void describe("lib/render/activemq", () => {
     assert.equal(elementAttributes(xml2, "simpleAuthenticationPlugin").anonymousAccessAllowed, "false");
   });
 
+  void it("replicated-leveldb: a demoted master ends its JVM (systemd starts a fresh one); shared-kahadb keeps the defaults", () => {
+    const broker = elementAttributes(xml2, "broker");
+    assert.equal(broker.useShutdownHook, "false");
+    assert.equal(broker.systemExitOnShutdown, "true");
+    assert.equal(broker.systemExitOnShutdownExitCode, "75");
+    const kaha = elementAttributes(renderActivemqXml(KAHADB, facts3, node2), "broker");
+    assert.deepEqual(
+      [kaha.useShutdownHook, kaha.systemExitOnShutdown, kaha.systemExitOnShutdownExitCode],
+      [undefined, undefined, undefined],
+    );
+  });
+
   void it("reads credentials through placeholders, never writing a secret into activemq.xml", () => {
     const users = [...xml2.matchAll(/<authenticationUser\b([^>]*)\/>/g)].map((m) =>
       attributesOf(m[1] as string),
