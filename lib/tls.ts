@@ -100,16 +100,19 @@ const query = (options: readonly string[]) => options.join("&amp;");
  * 5.16.8): the protocols and suites, and needClientAuth or wantClientAuth. The plain connector's line is the one
  * rendered before TLS existed, so a stack that keeps clientTransport tcp keeps its activemq.xml.
  *
- * With several groups the connector the bridges dial (the master port) allows link stealing (AMQ-8060, in 5.16.8):
- * when another group's master dies silently, the bridge its successor opens carries the same client ID as the dead
- * one, which this broker still holds until its inactivity monitor gives up; without stealing the new bridge is
- * refused (`InvalidClientIDException … already connected`) and the groups stop delivering to each other. Clients
- * get the same: a reconnecting client with a fixed client ID takes over the connection a dead one left.
+ * With several groups the connector the bridges dial (the master port) allows link stealing (AMQ-8060): when another
+ * group's master dies silently, the bridge its successor opens carries the same client ID as the dead one, which
+ * this broker still holds until it drops the dead connection; without stealing the new bridge is refused
+ * (`InvalidClientIDException … already connected`), and in the box the groups stopped delivering to each other for
+ * more than a minute. It is an option of the URI: the server socket reads it (TcpTransportFactory.doBind sets the
+ * URI's options on TcpTransportServer, whose flag ConnectionContext asks); the `<transportConnector>` attribute of
+ * the same name is kept by TransportConnector and read by nothing, in 5.16.8 and 5.17.2 alike. Clients get the same:
+ * a reconnecting client with a fixed client ID takes over the connection a dead one left.
  */
 export function renderTransportConnectors(s: TransportSettings): string {
   const connectors: string[] = [];
   const stealing = (port: number) =>
-    s.groups > 1 && port === masterPort(s) ? ` allowLinkStealing="true"` : "";
+    s.groups > 1 && port === masterPort(s) ? ["allowLinkStealing=true"] : [];
   if (tlsOn(s)) {
     const clientAuth =
       s.tls.clientCertificates === "required"
@@ -122,14 +125,15 @@ export function renderTransportConnectors(s: TransportSettings): string {
       `transport.enabledProtocols=${TLS_PROTOCOLS.join(",")}`,
       `transport.enabledCipherSuites=${TLS_CIPHER_SUITES.join(",")}`,
       ...clientAuth,
+      ...stealing(s.ports.openwireTls),
     ]);
     connectors.push(
-      `      <transportConnector name="openwire-tls" uri="ssl://0.0.0.0:${s.ports.openwireTls}?${options}"${stealing(s.ports.openwireTls)}/>\n`,
+      `      <transportConnector name="openwire-tls" uri="ssl://0.0.0.0:${s.ports.openwireTls}?${options}"/>\n`,
     );
   }
   if (tcpOn(s)) {
     connectors.push(
-      `      <transportConnector name="openwire" uri="tcp://0.0.0.0:${s.ports.openwire}?${query(CONNECTOR_LIMITS)}"${stealing(s.ports.openwire)}/>\n`,
+      `      <transportConnector name="openwire" uri="tcp://0.0.0.0:${s.ports.openwire}?${query([...CONNECTOR_LIMITS, ...stealing(s.ports.openwire)])}"/>\n`,
     );
   }
   return `    <transportConnectors>\n${connectors.join("")}    </transportConnectors>\n`;

@@ -104,16 +104,25 @@ void describe("lib/tls: the broker's connectors and SSL context", () => {
     assert.equal(renderSslContext(plain), "");
   });
 
-  void it("with several groups the connector the bridges dial allows link stealing, and no other does", () => {
+  void it("with several groups the connector the bridges dial allows link stealing in its URI, and no other does", () => {
+    // The URI option is what the server socket reads; a <transportConnector allowLinkStealing> attribute is not.
     const stealing = (raw: RawSettings) =>
-      connectors(renderTransportConnectors(settingsOf(raw))).map((c) => [c.name, c.allowLinkStealing]);
-    assert.deepEqual(stealing({}), [["openwire-tls", undefined]], "one group: no bridges, nothing changes");
-    assert.deepEqual(stealing({ groups: "2" }), [["openwire-tls", "true"]]);
+      connectors(renderTransportConnectors(settingsOf(raw))).map((c) => [
+        c.name,
+        (c.uri as string).split("?")[1]?.split("&amp;").includes("allowLinkStealing=true"),
+        c.allowLinkStealing,
+      ]);
+    assert.deepEqual(
+      stealing({}),
+      [["openwire-tls", false, undefined]],
+      "one group: no bridges, nothing changes",
+    );
+    assert.deepEqual(stealing({ groups: "2" }), [["openwire-tls", true, undefined]]);
     assert.deepEqual(stealing({ groups: "3", clientTransport: "tls+tcp" }), [
-      ["openwire-tls", "true"],
-      ["openwire", undefined],
+      ["openwire-tls", true, undefined],
+      ["openwire", false, undefined],
     ]);
-    assert.deepEqual(stealing({ groups: "2", clientTransport: "tcp" }), [["openwire", "true"]]);
+    assert.deepEqual(stealing({ groups: "2", clientTransport: "tcp" }), [["openwire", true, undefined]]);
   });
 
   void it("the SSL context reads the stores the host builds, and a trust store only with client certificates", () => {
