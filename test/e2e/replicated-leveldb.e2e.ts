@@ -104,6 +104,7 @@ const faults = (): FaultContext => ({
   classpath: probeClasspath(),
   figures,
   lossPerMasterChange: 1,
+  partitionLossPerMasterChange: 10,
 });
 /** The failover client, compiled once against the broker distribution. */
 /**

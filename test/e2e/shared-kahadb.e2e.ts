@@ -72,6 +72,7 @@ const faults = (): FaultContext => ({
   classpath: probeClasspath(),
   figures,
   lossPerMasterChange: 0,
+  partitionLossPerMasterChange: 0,
 });
 
 /** Whether host K's broker listens on OpenWire, seen inside its own network namespace (works with its link down). */

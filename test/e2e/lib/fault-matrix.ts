@@ -28,6 +28,13 @@ export interface FaultContext {
   readonly figures: Figures;
   /** Acknowledged messages a master change may cost: 0 for shared-kahadb, 1 for replicated-leveldb (NOTES). */
   readonly lossPerMasterChange: number;
+  /**
+   * The same when the master was cut off from its peers rather than killed. replicated-leveldb lost 1, 5 and 7 in
+   * three cuts (2026-12-08, 5.16.8): the sends whose unit-of-work end markers had not reached the promoted slave
+   * (README). The bound is a guard against a regression such as the 11576 lost before a demoted master's JVM was
+   * made to exit, not a promise of the store.
+   */
+  readonly partitionLossPerMasterChange: number;
 }
 
 /**
@@ -81,11 +88,17 @@ export function guaranteeLine(ctx: FaultContext, fault: string, counted: Counted
   );
 }
 
-function assertLosses(ctx: FaultContext, counted: Counted, masterChanges: number, what: string): void {
+function assertLosses(
+  ctx: FaultContext,
+  counted: Counted,
+  masterChanges: number,
+  what: string,
+  perChange = ctx.lossPerMasterChange,
+): void {
   assert.ok(
-    counted.lost.length <= ctx.lossPerMasterChange * masterChanges,
+    counted.lost.length <= perChange * masterChanges,
     `${what}: ${counted.lost.length} acknowledged messages lost (seq ${counted.lost.join(",")}), at most ` +
-      `${ctx.lossPerMasterChange} per master change allowed (${masterChanges} changes)`,
+      `${perChange} per master change allowed (${masterChanges} changes)`,
   );
 }
 
@@ -190,7 +203,7 @@ export async function masterCutFromPeers(
       }
     },
   );
-  assertLosses(ctx, counted, Math.max(changes, 1), fault);
+  assertLosses(ctx, counted, Math.max(changes, 1), fault, ctx.partitionLossPerMasterChange);
   const healed =
     ctx.settings.haMode === "replicated-leveldb" ? await watchdogRestarts(ctx.info, startedS) : [];
   ctx.figures.add(
