@@ -104,7 +104,7 @@ const faults = (): FaultContext => ({
   classpath: probeClasspath(),
   figures,
   lossPerMasterChange: 1,
-  partitionLossPerMasterChange: 10,
+  partitionLossPerMasterChange: 1,
 });
 /** The failover client, compiled once against the broker distribution. */
 /**
