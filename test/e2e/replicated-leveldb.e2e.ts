@@ -96,15 +96,13 @@ async function zkModes(): Promise<Map<number, string>> {
 }
 
 let classpath: string[] | undefined;
-/** The group as the fault matrix plays it: replicated LevelDB may lose the send in flight per master change. */
+/** The group as the fault matrix plays it. */
 const faults = (): FaultContext => ({
   info,
   settings,
   facts,
   classpath: probeClasspath(),
   figures,
-  lossPerMasterChange: 1,
-  partitionLossPerMasterChange: 1,
 });
 /** The failover client, compiled once against the broker distribution. */
 /**

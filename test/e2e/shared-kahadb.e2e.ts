@@ -64,15 +64,13 @@ let settings: StackSettings;
 let facts: ClusterFacts;
 let plan: PlanStep[];
 let tarball: string;
-/** The group as the fault matrix plays it: shared-kahadb loses nothing acknowledged. */
+/** The group as the fault matrix plays it. */
 const faults = (): FaultContext => ({
   info,
   settings,
   facts,
   classpath: probeClasspath(),
   figures,
-  lossPerMasterChange: 0,
-  partitionLossPerMasterChange: 0,
 });
 
 /** Whether host K's broker listens on OpenWire, seen inside its own network namespace (works with its link down). */
